@@ -1,0 +1,141 @@
+//! The real driver: stdin lines in, stdout lines out, timers on Tokio.
+//!
+//! One thread reads stdin in large chunks (no line-length limit) and hands
+//! them to the event loop; the loop feeds every complete line to the
+//! [`NodeHost`], fires due timers, and writes all output produced by one
+//! chunk as one write followed by a flush, so no complete message is ever
+//! held back. End of input ends the node at once (timers stop).
+
+use super::host::NodeHost;
+use super::node::Node;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+/// Environment variable that turns on per-message logging to stderr.
+pub const TRACE_ENV: &str = "GLOMERS_LOG";
+
+/// Run node `N` on stdin and stdout until stdin closes.
+pub fn run<N: Node>() -> anyhow::Result<()> {
+    run_with::<N>(std::io::stdin(), std::io::stdout(), std::io::stderr())
+}
+
+/// Run node `N` on the given streams until `input` closes.
+pub fn run_with<N: Node>(
+    input: impl Read + Send + 'static,
+    mut output: impl Write,
+    mut log: impl Write,
+) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(64);
+    std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || read_chunks(input, tx))?;
+    let start = Instant::now();
+    let mut host = NodeHost::<N>::new(rand::random());
+    host.set_trace(std::env::var_os(TRACE_ENV).is_some_and(|v| !v.is_empty() && v != "0"));
+    let mut pending: Vec<u8> = Vec::new();
+    rt.block_on(async {
+        loop {
+            let deadline = host.next_deadline();
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until((start + d).into()).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                chunk = rx.recv() => match chunk {
+                    Some(Ok(chunk)) => {
+                        let now = start.elapsed();
+                        feed(&mut host, &mut pending, &chunk, now);
+                    }
+                    Some(Err(e)) => {
+                        let _ = writeln!(log, "error reading stdin: {e}");
+                        break;
+                    }
+                    None => {
+                        if !pending.is_empty() {
+                            let line = std::mem::take(&mut pending);
+                            host.handle_line(&line, start.elapsed());
+                        }
+                        flush(&mut host, &mut output, &mut log)?;
+                        break;
+                    }
+                },
+                _ = sleep => host.tick(start.elapsed()),
+            }
+            flush(&mut host, &mut output, &mut log)?;
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(())
+}
+
+/// Feed every complete line of `chunk` (after what is left in `pending`) to
+/// the host; keep the incomplete tail in `pending`.
+fn feed<N: Node>(host: &mut NodeHost<N>, pending: &mut Vec<u8>, chunk: &[u8], now: Duration) {
+    let mut rest = chunk;
+    if !pending.is_empty() {
+        match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                pending.extend_from_slice(&rest[..i]);
+                let line = std::mem::take(pending);
+                host.handle_line(&line, now);
+                rest = &rest[i + 1..];
+            }
+            None => {
+                pending.extend_from_slice(rest);
+                return;
+            }
+        }
+    }
+    while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+        host.handle_line(&rest[..i], now);
+        rest = &rest[i + 1..];
+    }
+    pending.extend_from_slice(rest);
+}
+
+fn flush<N: Node>(
+    host: &mut NodeHost<N>,
+    output: &mut impl Write,
+    log: &mut impl Write,
+) -> anyhow::Result<()> {
+    let logs = host.logs();
+    if !logs.is_empty() {
+        let _ = log.write_all(logs);
+        let _ = log.flush();
+        logs.clear();
+    }
+    let out = host.output();
+    if !out.is_empty() {
+        output.write_all(out)?;
+        output.flush()?;
+        out.clear();
+    }
+    Ok(())
+}
+
+fn read_chunks(
+    mut input: impl Read,
+    tx: tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match input.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => {
+                if tx.blocking_send(Ok(buf[..n].to_vec())).is_err() {
+                    return;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        }
+    }
+}

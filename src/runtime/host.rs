@@ -1,0 +1,428 @@
+//! [`NodeHost`]: the sans-IO core of the runtime. It turns input lines into
+//! handler calls and handler effects into output lines, keeps the pending-RPC
+//! table and the timers, and never touches stdin, stdout or a clock: the
+//! caller passes the current time in and drains the output.
+
+use super::message::{
+    BodyHeader, ErrorBody, Init, MsgId, NodeId, OutBody, OutEnvelope, RawEnvelope, Reply,
+    Request, TypeOnly,
+};
+use super::node::{Ctx, Node};
+use super::{Error, ErrorCode};
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use serde::Serialize;
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap};
+use std::fmt;
+use std::io::Write;
+use std::time::Duration;
+
+/// The longest piece of an offending line quoted in a log message.
+const QUOTE_LIMIT: usize = 200;
+
+/// A timer waiting in the heap; ordered by deadline, then by creation order.
+struct TimerEntry<T> {
+    deadline: Duration,
+    seq: u64,
+    timer: T,
+}
+
+impl<T> PartialEq for TimerEntry<T> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.deadline, self.seq) == (other.deadline, other.seq)
+    }
+}
+impl<T> Eq for TimerEntry<T> {}
+impl<T> PartialOrd for TimerEntry<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<T> Ord for TimerEntry<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.deadline, self.seq).cmp(&(other.deadline, other.seq))
+    }
+}
+
+/// Everything of the host except the handler's state, so that a [`Ctx`] can
+/// borrow it while the handler is borrowed too.
+pub(crate) struct Core<N: Node> {
+    pub(crate) id: NodeId,
+    pub(crate) node_ids: Vec<NodeId>,
+    pub(crate) rng: SmallRng,
+    next_msg_id: MsgId,
+    /// Outstanding RPCs by `msg_id`: why they were sent and when they expire.
+    pending: HashMap<MsgId, (N::Call, Duration)>,
+    /// RPC deadlines, lazily cleaned: an entry whose RPC was answered is
+    /// skipped when it comes up.
+    rpc_deadlines: BinaryHeap<Reverse<(Duration, MsgId)>>,
+    timers: BinaryHeap<Reverse<TimerEntry<N::Timer>>>,
+    timer_seq: u64,
+    /// Serialized output lines, newline-terminated, waiting to be written.
+    out: Vec<u8>,
+    /// Log lines waiting to be written to stderr.
+    logs: Vec<u8>,
+    /// Log every message received and sent.
+    trace: bool,
+}
+
+impl<N: Node> Core<N> {
+    pub(crate) fn next_msg_id(&mut self) -> MsgId {
+        let id = self.next_msg_id;
+        self.next_msg_id += 1;
+        id
+    }
+
+    pub(crate) fn emit<P: Serialize + ?Sized>(
+        &mut self,
+        dest: &str,
+        payload: &P,
+        msg_id: Option<MsgId>,
+        in_reply_to: Option<MsgId>,
+    ) {
+        let start = self.out.len();
+        let env = OutEnvelope {
+            src: &self.id,
+            dest,
+            body: OutBody {
+                payload,
+                msg_id,
+                in_reply_to,
+            },
+        };
+        match serde_json::to_writer(&mut self.out, &env) {
+            Ok(()) => {
+                self.out.push(b'\n');
+                if self.trace {
+                    let line = String::from_utf8_lossy(&self.out[start..self.out.len() - 1]);
+                    let _ = writeln!(self.logs, "send {line}");
+                }
+            }
+            Err(e) => {
+                self.out.truncate(start);
+                let _ = writeln!(self.logs, "cannot serialize a message to {dest}: {e}");
+            }
+        }
+    }
+
+    pub(crate) fn emit_error(&mut self, dest: &str, in_reply_to: MsgId, error: &Error) {
+        let body = ErrorBody {
+            code: error.code,
+            text: std::borrow::Cow::Borrowed(&error.text),
+        };
+        self.emit(dest, &body, None, Some(in_reply_to));
+    }
+
+    pub(crate) fn register_rpc(&mut self, id: MsgId, deadline: Duration, call: N::Call) {
+        self.pending.insert(id, (call, deadline));
+        self.rpc_deadlines.push(Reverse((deadline, id)));
+    }
+
+    pub(crate) fn set_timer(&mut self, deadline: Duration, timer: N::Timer) {
+        self.timer_seq += 1;
+        self.timers.push(Reverse(TimerEntry {
+            deadline,
+            seq: self.timer_seq,
+            timer,
+        }));
+    }
+
+    pub(crate) fn log(&mut self, args: fmt::Arguments<'_>) {
+        let _ = self.logs.write_fmt(args);
+        self.logs.push(b'\n');
+    }
+}
+
+/// The sans-IO host of one node: feed it lines and time, drain its output.
+pub struct NodeHost<N: Node> {
+    node: Option<N>,
+    core: Core<N>,
+}
+
+fn quote(line: &[u8]) -> String {
+    let s = String::from_utf8_lossy(line);
+    if s.chars().count() > QUOTE_LIMIT {
+        let cut: String = s.chars().take(QUOTE_LIMIT).collect();
+        format!("{cut}… ({} bytes)", line.len())
+    } else {
+        s.into_owned()
+    }
+}
+
+impl<N: Node> NodeHost<N> {
+    /// A host whose RNG is seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        NodeHost {
+            node: None,
+            core: Core {
+                id: String::new(),
+                node_ids: Vec::new(),
+                rng: SmallRng::seed_from_u64(seed),
+                next_msg_id: 1,
+                pending: HashMap::new(),
+                rpc_deadlines: BinaryHeap::new(),
+                timers: BinaryHeap::new(),
+                timer_seq: 0,
+                out: Vec::new(),
+                logs: Vec::new(),
+                trace: false,
+            },
+        }
+    }
+
+    /// Log every message received and sent.
+    pub fn set_trace(&mut self, trace: bool) {
+        self.core.trace = trace;
+    }
+
+    /// The node's id, once initialised.
+    pub fn id(&self) -> Option<&str> {
+        self.node.as_ref().map(|_| self.core.id.as_str())
+    }
+
+    /// The handler's state, once initialised (for tests and the simulator).
+    pub fn node(&self) -> Option<&N> {
+        self.node.as_ref()
+    }
+
+    /// Output lines produced so far (each newline-terminated). The caller
+    /// writes them out and clears the buffer.
+    pub fn output(&mut self) -> &mut Vec<u8> {
+        &mut self.core.out
+    }
+
+    /// Log lines produced so far (each newline-terminated), for stderr.
+    pub fn logs(&mut self) -> &mut Vec<u8> {
+        &mut self.core.logs
+    }
+
+    /// The earliest time at which [`NodeHost::tick`] has work to do.
+    pub fn next_deadline(&self) -> Option<Duration> {
+        let t = self.core.timers.peek().map(|Reverse(e)| e.deadline);
+        let r = self.core.rpc_deadlines.peek().map(|Reverse((d, _))| *d);
+        match (t, r) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Fire every timer and RPC timeout that is due at `now`.
+    pub fn tick(&mut self, now: Duration) {
+        loop {
+            let timer_due = matches!(self.core.timers.peek(), Some(Reverse(e)) if e.deadline <= now);
+            if timer_due {
+                let Some(Reverse(entry)) = self.core.timers.pop() else {
+                    break;
+                };
+                if let Some(node) = self.node.as_mut() {
+                    let mut ctx = Ctx {
+                        core: &mut self.core,
+                        now,
+                    };
+                    node.on_timer(entry.timer, &mut ctx);
+                }
+                continue;
+            }
+            let rpc_due =
+                matches!(self.core.rpc_deadlines.peek(), Some(Reverse((d, _))) if *d <= now);
+            if rpc_due {
+                let Some(Reverse((deadline, id))) = self.core.rpc_deadlines.pop() else {
+                    break;
+                };
+                let expired = matches!(self.core.pending.get(&id), Some((_, d)) if *d == deadline);
+                if expired {
+                    let (call, _) = self.core.pending.remove(&id).expect("checked above");
+                    if let Some(node) = self.node.as_mut() {
+                        let mut ctx = Ctx {
+                            core: &mut self.core,
+                            now,
+                        };
+                        node.on_reply(call, Err(Error::timeout()), &mut ctx);
+                    }
+                }
+                continue;
+            }
+            break;
+        }
+    }
+
+    /// Handle one input line (without its newline) received at `now`.
+    /// Never panics on bad input: lines that are not messages are logged and
+    /// skipped; requests that cannot be served get an error reply.
+    pub fn handle_line(&mut self, line: &[u8], now: Duration) {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            return;
+        }
+        let env: RawEnvelope<'_> = match serde_json::from_slice(line) {
+            Ok(env) => env,
+            Err(e) => {
+                let q = quote(line);
+                self.core.log(format_args!(
+                    "skipping an input line that is not a Maelstrom message ({e}): {q}"
+                ));
+                return;
+            }
+        };
+        if self.core.trace {
+            let q = String::from_utf8_lossy(line);
+            self.core.log(format_args!("recv {q}"));
+        }
+        let header: BodyHeader<'_> = match serde_json::from_str(env.body.get()) {
+            Ok(h) => h,
+            Err(e) => {
+                let q = quote(line);
+                self.core
+                    .log(format_args!("skipping a message whose body is unreadable ({e}): {q}"));
+                return;
+            }
+        };
+        if let Some(irt) = header.in_reply_to {
+            self.handle_reply(env, header.kind.as_deref() == Some("error"), irt, now);
+            return;
+        }
+        let Some(kind) = header.kind.as_deref() else {
+            if let Some(id) = header.msg_id {
+                let e = Error::new(ErrorCode::MalformedRequest, "message body has no type");
+                self.core.emit_error(&env.src, id, &e);
+            } else {
+                let q = quote(line);
+                self.core.log(format_args!("skipping a message with no type: {q}"));
+            }
+            return;
+        };
+        if kind == "init" {
+            self.handle_init(&env, header.msg_id, now);
+            return;
+        }
+        let Some(node) = self.node.as_mut() else {
+            if let Some(id) = header.msg_id {
+                let e = Error::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "node has not received init yet",
+                );
+                self.core.emit_error(&env.src, id, &e);
+            }
+            return;
+        };
+        let payload: N::Payload = match serde_json::from_str(env.body.get()) {
+            Ok(p) => p,
+            Err(e) => {
+                let msg = e.to_string();
+                let (code, text) = if msg.starts_with("unknown variant") {
+                    (
+                        ErrorCode::NotSupported,
+                        format!("message type {kind:?} is not supported"),
+                    )
+                } else {
+                    (
+                        ErrorCode::MalformedRequest,
+                        format!("malformed {kind:?} body: {msg}"),
+                    )
+                };
+                match header.msg_id {
+                    Some(id) => self.core.emit_error(&env.src, id, &Error::new(code, text)),
+                    None => {
+                        let q = quote(line);
+                        self.core.log(format_args!("skipping message: {text}: {q}"));
+                    }
+                }
+                return;
+            }
+        };
+        let request = Request {
+            src: env.src,
+            msg_id: header.msg_id,
+            payload,
+        };
+        let src = request.src.clone();
+        let msg_id = request.msg_id;
+        let mut ctx = Ctx {
+            core: &mut self.core,
+            now,
+        };
+        if let Err(e) = node.on_message(request, &mut ctx) {
+            match msg_id {
+                Some(id) => self.core.emit_error(&src, id, &e),
+                None => self.core.log(format_args!("error handling a message from {src}: {e}")),
+            }
+        }
+    }
+
+    fn handle_reply(&mut self, env: RawEnvelope<'_>, is_error: bool, irt: MsgId, now: Duration) {
+        let Some((call, _)) = self.core.pending.remove(&irt) else {
+            if self.core.trace {
+                self.core.log(format_args!(
+                    "dropping a reply from {} to unknown or expired request {irt}",
+                    env.src
+                ));
+            }
+            return;
+        };
+        let result = if is_error {
+            match serde_json::from_str::<ErrorBody<'_>>(env.body.get()) {
+                Ok(b) => Err(Error::new(b.code, b.text.into_owned())),
+                Err(e) => Err(Error::new(
+                    ErrorCode::Crash,
+                    format!("unreadable error reply: {e}"),
+                )),
+            }
+        } else {
+            Ok(Reply {
+                src: env.src,
+                body: env.body.to_owned(),
+            })
+        };
+        if let Some(node) = self.node.as_mut() {
+            let mut ctx = Ctx {
+                core: &mut self.core,
+                now,
+            };
+            node.on_reply(call, result, &mut ctx);
+        }
+    }
+
+    fn handle_init(&mut self, env: &RawEnvelope<'_>, msg_id: Option<MsgId>, now: Duration) {
+        let init: Init = match serde_json::from_str(env.body.get()) {
+            Ok(i) => i,
+            Err(e) => {
+                if let Some(id) = msg_id {
+                    let err = Error::new(ErrorCode::MalformedRequest, format!("malformed init: {e}"));
+                    self.core.emit_error(&env.src, id, &err);
+                }
+                return;
+            }
+        };
+        if self.node.is_none() {
+            self.core.id = init.node_id.clone();
+            self.core.node_ids = init.node_ids.clone();
+            let mut ctx = Ctx {
+                core: &mut self.core,
+                now,
+            };
+            match N::init(&init, &mut ctx) {
+                Ok(node) => self.node = Some(node),
+                Err(e) => {
+                    if let Some(id) = msg_id {
+                        self.core.emit_error(&env.src, id, &Error::from(e));
+                    }
+                    return;
+                }
+            }
+        } else if init.node_id != self.core.id {
+            if let Some(id) = msg_id {
+                let err = Error::new(
+                    ErrorCode::Abort,
+                    format!("already initialised as {}", self.core.id),
+                );
+                self.core.emit_error(&env.src, id, &err);
+            }
+            return;
+        }
+        if let Some(id) = msg_id {
+            self.core
+                .emit(&env.src, &TypeOnly { kind: "init_ok" }, None, Some(id));
+        }
+    }
+}
