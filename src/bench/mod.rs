@@ -5,8 +5,12 @@
 //! - [`opts`]: a test's options with Maelstrom's defaults.
 //! - [`history`]: the operation history.
 //! - [`workload`]: the generator / client / checker interface.
+//! - [`workloads`]: the workloads, by `-w` name.
+//! - [`services`]: lin-kv, seq-kv, lww-kv, lin-tso.
 //! - [`check`]: validity and quantiles shared by checkers.
 pub mod check;
 pub mod history;
 pub mod opts;
+pub mod services;
 pub mod workload;
+pub mod workloads;

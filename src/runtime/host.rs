@@ -426,3 +426,36 @@ impl<N: Node> NodeHost<N> {
         }
     }
 }
+
+/// An object-safe view of a [`NodeHost`], so a simulator can hold hosts of
+/// different handler types side by side.
+pub trait AnyHost {
+    /// See [`NodeHost::handle_line`].
+    fn handle_line(&mut self, line: &[u8], now: Duration);
+    /// See [`NodeHost::tick`].
+    fn tick(&mut self, now: Duration);
+    /// See [`NodeHost::next_deadline`].
+    fn next_deadline(&self) -> Option<Duration>;
+    /// See [`NodeHost::output`].
+    fn output(&mut self) -> &mut Vec<u8>;
+    /// See [`NodeHost::logs`].
+    fn logs(&mut self) -> &mut Vec<u8>;
+}
+
+impl<N: Node> AnyHost for NodeHost<N> {
+    fn handle_line(&mut self, line: &[u8], now: Duration) {
+        NodeHost::handle_line(self, line, now)
+    }
+    fn tick(&mut self, now: Duration) {
+        NodeHost::tick(self, now)
+    }
+    fn next_deadline(&self) -> Option<Duration> {
+        NodeHost::next_deadline(self)
+    }
+    fn output(&mut self) -> &mut Vec<u8> {
+        NodeHost::output(self)
+    }
+    fn logs(&mut self) -> &mut Vec<u8> {
+        NodeHost::logs(self)
+    }
+}

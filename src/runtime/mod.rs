@@ -17,6 +17,6 @@ mod driver;
 
 pub use driver::{run, run_with};
 pub use error::{Error, ErrorCode};
-pub use host::NodeHost;
+pub use host::{AnyHost, NodeHost};
 pub use message::{Init, MsgId, NodeId, Reply, Request};
 pub use node::{Ctx, Node};
