@@ -67,7 +67,13 @@ impl<'de> Deserialize<'de> for Validity {
 }
 
 /// The quantiles Maelstrom reports.
-pub const QUANTILES: [(&str, f64); 5] = [("0", 0.0), ("0.5", 0.5), ("0.95", 0.95), ("0.99", 0.99), ("1", 1.0)];
+pub const QUANTILES: [(&str, f64); 5] = [
+    ("0", 0.0),
+    ("0.5", 0.5),
+    ("0.95", 0.95),
+    ("0.99", 0.99),
+    ("1", 1.0),
+];
 
 /// Jepsen's quantile map over `values`: `sorted[min(n−1, floor(n·p))]` for
 /// each of [`QUANTILES`]; None when `values` is empty.

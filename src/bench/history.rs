@@ -41,7 +41,9 @@ impl Serialize for Process {
 impl<'de> Deserialize<'de> for Process {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match Value::deserialize(d)? {
-            Value::Number(n) if n.as_u64().is_some() => Ok(Process::Client(n.as_u64().unwrap_or(0))),
+            Value::Number(n) if n.as_u64().is_some() => {
+                Ok(Process::Client(n.as_u64().unwrap_or(0)))
+            }
             Value::String(s) if s == "nemesis" => Ok(Process::Nemesis),
             v => Err(serde::de::Error::custom(format!("bad process {v}"))),
         }
@@ -183,7 +185,12 @@ mod tests {
         let mut h = History::new();
         h.push(op(Process::Client(0), OpType::Invoke, "read", Value::Null));
         h.push(op(Process::Client(1), OpType::Invoke, "read", Value::Null));
-        h.push(op(Process::Nemesis, OpType::Info, "start-partition", json!("one")));
+        h.push(op(
+            Process::Nemesis,
+            OpType::Info,
+            "start-partition",
+            json!("one"),
+        ));
         h.push(op(Process::Client(1), OpType::Ok, "read", json!([1])));
         h.push(op(Process::Client(0), OpType::Info, "read", Value::Null));
         let p = h.pairs();

@@ -183,7 +183,12 @@ pub trait Workload: Send {
 /// `fail` if its code is definite or `f` is idempotent, else `info`. The
 /// completion keeps the invocation's value; `error` is `"net-timeout"` or
 /// `[name, text]`.
-pub fn map_failure(f: &str, idempotent: &[&str], inv_value: &Value, failure: &RpcFailure) -> Completion {
+pub fn map_failure(
+    f: &str,
+    idempotent: &[&str],
+    inv_value: &Value,
+    failure: &RpcFailure,
+) -> Completion {
     let idem = idempotent.contains(&f);
     match failure {
         RpcFailure::Timeout => Completion {
@@ -236,7 +241,8 @@ pub fn check_closed_body(body: &Value, expected_type: &str, fields: &[&str]) -> 
         }
     }
     for k in map.keys() {
-        if !matches!(k.as_str(), "type" | "msg_id" | "in_reply_to") && !fields.contains(&k.as_str()) {
+        if !matches!(k.as_str(), "type" | "msg_id" | "in_reply_to") && !fields.contains(&k.as_str())
+        {
             return Err(format!("unexpected key {k:?}"));
         }
     }

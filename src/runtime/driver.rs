@@ -118,10 +118,7 @@ fn flush<N: Node>(
     Ok(())
 }
 
-fn read_chunks(
-    mut input: impl Read,
-    tx: tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>,
-) {
+fn read_chunks(mut input: impl Read, tx: tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match input.read(&mut buf) {

@@ -4,8 +4,8 @@
 //! caller passes the current time in and drains the output.
 
 use super::message::{
-    BodyHeader, ErrorBody, Init, MsgId, NodeId, OutBody, OutEnvelope, RawEnvelope, Reply,
-    Request, TypeOnly,
+    BodyHeader, ErrorBody, Init, MsgId, NodeId, OutBody, OutEnvelope, RawEnvelope, Reply, Request,
+    TypeOnly,
 };
 use super::node::{Ctx, Node};
 use super::{Error, ErrorCode};
@@ -210,7 +210,8 @@ impl<N: Node> NodeHost<N> {
     /// Fire every timer and RPC timeout that is due at `now`.
     pub fn tick(&mut self, now: Duration) {
         loop {
-            let timer_due = matches!(self.core.timers.peek(), Some(Reverse(e)) if e.deadline <= now);
+            let timer_due =
+                matches!(self.core.timers.peek(), Some(Reverse(e)) if e.deadline <= now);
             if timer_due {
                 let Some(Reverse(entry)) = self.core.timers.pop() else {
                     break;
@@ -273,8 +274,9 @@ impl<N: Node> NodeHost<N> {
             Ok(h) => h,
             Err(e) => {
                 let q = quote(line);
-                self.core
-                    .log(format_args!("skipping a message whose body is unreadable ({e}): {q}"));
+                self.core.log(format_args!(
+                    "skipping a message whose body is unreadable ({e}): {q}"
+                ));
                 return;
             }
         };
@@ -288,7 +290,8 @@ impl<N: Node> NodeHost<N> {
                 self.core.emit_error(&env.src, id, &e);
             } else {
                 let q = quote(line);
-                self.core.log(format_args!("skipping a message with no type: {q}"));
+                self.core
+                    .log(format_args!("skipping a message with no type: {q}"));
             }
             return;
         };
@@ -345,7 +348,9 @@ impl<N: Node> NodeHost<N> {
         if let Err(e) = node.on_message(request, &mut ctx) {
             match msg_id {
                 Some(id) => self.core.emit_error(&src, id, &e),
-                None => self.core.log(format_args!("error handling a message from {src}: {e}")),
+                None => self
+                    .core
+                    .log(format_args!("error handling a message from {src}: {e}")),
             }
         }
     }
@@ -388,7 +393,8 @@ impl<N: Node> NodeHost<N> {
             Ok(i) => i,
             Err(e) => {
                 if let Some(id) = msg_id {
-                    let err = Error::new(ErrorCode::MalformedRequest, format!("malformed init: {e}"));
+                    let err =
+                        Error::new(ErrorCode::MalformedRequest, format!("malformed init: {e}"));
                     self.core.emit_error(&env.src, id, &err);
                 }
                 return;

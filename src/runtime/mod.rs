@@ -8,12 +8,12 @@
 //! Tokio, and the bench's in-process mode drives the same host on a virtual
 //! clock.
 
+mod driver;
 mod error;
 mod host;
 pub mod kv;
 mod message;
 mod node;
-mod driver;
 
 pub use driver::{run, run_with};
 pub use error::{Error, ErrorCode};

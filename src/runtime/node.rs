@@ -32,8 +32,11 @@ pub trait Node: Sized {
 
     /// Handle a request. An `Err` is sent back to the requester as an error
     /// reply (when it carried a `msg_id`).
-    fn on_message(&mut self, msg: Request<Self::Payload>, ctx: &mut Ctx<'_, Self>)
-        -> Result<(), Error>;
+    fn on_message(
+        &mut self,
+        msg: Request<Self::Payload>,
+        ctx: &mut Ctx<'_, Self>,
+    ) -> Result<(), Error>;
 
     /// A timer set with [`Ctx::set_timer`] is due.
     fn on_timer(&mut self, timer: Self::Timer, ctx: &mut Ctx<'_, Self>) {
@@ -126,4 +129,3 @@ impl<'a, N: Node> Ctx<'a, N> {
         self.core.log(format_args!("{msg}"));
     }
 }
-
