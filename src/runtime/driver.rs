@@ -34,6 +34,12 @@ pub fn run_with<N: Node>(
         .spawn(move || read_chunks(input, tx))?;
     let start = Instant::now();
     let mut host = NodeHost::<N>::new(rand::random());
+    // The incarnation's wall-clock start, read once here so handlers never
+    // touch the clock themselves.
+    let boot_time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    host.set_boot_time(boot_time);
     host.set_trace(std::env::var_os(TRACE_ENV).is_some_and(|v| !v.is_empty() && v != "0"));
     let mut pending: Vec<u8> = Vec::new();
     rt.block_on(async {

@@ -4,8 +4,8 @@
 //! caller passes the current time in and drains the output.
 
 use super::message::{
-    BodyHeader, ErrorBody, Init, MsgId, NodeId, OutBody, OutEnvelope, RawEnvelope, Reply, Request,
-    TypeOnly,
+    BodyHeader, ErrorBody, Init, MsgId, MsgIdOnly, NodeId, OutBody, OutEnvelope, RawEnvelope,
+    Reply, Request, TypeOnly,
 };
 use super::node::{Ctx, Node};
 use super::{Error, ErrorCode};
@@ -65,6 +65,9 @@ pub(crate) struct Core<N: Node> {
     logs: Vec<u8>,
     /// Log every message received and sent.
     trace: bool,
+    /// Wall-clock time (since the Unix epoch) at which this incarnation
+    /// started; supplied by the driver.
+    pub(crate) boot_time: Duration,
 }
 
 impl<N: Node> Core<N> {
@@ -128,6 +131,21 @@ impl<N: Node> Core<N> {
         }));
     }
 
+    /// Clean up after a handler panicked: a panic inside a payload's
+    /// `Serialize` can leave a half-written line, which must never reach
+    /// stdout, so the output is cut back to its last complete line.
+    pub(crate) fn after_panic(&mut self, what: &str) {
+        let keep = self
+            .out
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        self.out.truncate(keep);
+        self.log(format_args!(
+            "the handler panicked in {what}; the node carries on"
+        ));
+    }
+
     pub(crate) fn log(&mut self, args: fmt::Arguments<'_>) {
         let _ = self.logs.write_fmt(args);
         self.logs.push(b'\n');
@@ -138,6 +156,13 @@ impl<N: Node> Core<N> {
 pub struct NodeHost<N: Node> {
     node: Option<N>,
     core: Core<N>,
+}
+
+/// Run a handler callback; a panic in it (already reported on stderr by the
+/// panic hook) becomes `None`, so one bad message cannot stop the node. The
+/// caller then calls [`Core::after_panic`].
+fn guarded<R>(f: impl FnOnce() -> R) -> Option<R> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
 }
 
 fn quote(line: &[u8]) -> String {
@@ -167,6 +192,7 @@ impl<N: Node> NodeHost<N> {
                 out: Vec::new(),
                 logs: Vec::new(),
                 trace: false,
+                boot_time: Duration::ZERO,
             },
         }
     }
@@ -174,6 +200,14 @@ impl<N: Node> NodeHost<N> {
     /// Log every message received and sent.
     pub fn set_trace(&mut self, trace: bool) {
         self.core.trace = trace;
+    }
+
+    /// Set the wall-clock time (since the Unix epoch) at which this
+    /// incarnation of the node started, as [`Ctx::boot_time`] reports it.
+    /// The real driver sets it from the system clock; a simulator sets a
+    /// virtual one (it is zero until set).
+    pub fn set_boot_time(&mut self, boot_time: Duration) {
+        self.core.boot_time = boot_time;
     }
 
     /// The node's id, once initialised.
@@ -221,25 +255,31 @@ impl<N: Node> NodeHost<N> {
                         core: &mut self.core,
                         now,
                     };
-                    node.on_timer(entry.timer, &mut ctx);
+                    if guarded(|| node.on_timer(entry.timer, &mut ctx)).is_none() {
+                        self.core.after_panic("on_timer");
+                    }
                 }
                 continue;
             }
             let rpc_due =
                 matches!(self.core.rpc_deadlines.peek(), Some(Reverse((d, _))) if *d <= now);
             if rpc_due {
-                let Some(Reverse((deadline, id))) = self.core.rpc_deadlines.pop() else {
+                let Some(Reverse((_, id))) = self.core.rpc_deadlines.pop() else {
                     break;
                 };
-                let expired = matches!(self.core.pending.get(&id), Some((_, d)) if *d == deadline);
-                if expired {
-                    let (call, _) = self.core.pending.remove(&id).expect("checked above");
+                // Every msg_id is registered once, so a pending entry for
+                // `id` is this deadline's; none means it was answered.
+                if let Some((call, _)) = self.core.pending.remove(&id) {
                     if let Some(node) = self.node.as_mut() {
                         let mut ctx = Ctx {
                             core: &mut self.core,
                             now,
                         };
-                        node.on_reply(call, Err(Error::timeout()), &mut ctx);
+                        let fired =
+                            guarded(|| node.on_reply(call, Err(Error::timeout()), &mut ctx));
+                        if fired.is_none() {
+                            self.core.after_panic("on_reply");
+                        }
                     }
                 }
                 continue;
@@ -273,10 +313,26 @@ impl<N: Node> NodeHost<N> {
         let header: BodyHeader<'_> = match serde_json::from_str(env.body.get()) {
             Ok(h) => h,
             Err(e) => {
-                let q = quote(line);
-                self.core.log(format_args!(
-                    "skipping a message whose body is unreadable ({e}): {q}"
-                ));
+                // A body whose reserved keys have the wrong shape (say a
+                // numeric `type`): answer 12 if its `msg_id` is readable.
+                match serde_json::from_str::<MsgIdOnly>(env.body.get()) {
+                    Ok(MsgIdOnly {
+                        msg_id: Some(id),
+                        in_reply_to: None,
+                    }) => {
+                        let err = Error::new(
+                            ErrorCode::MalformedRequest,
+                            format!("malformed message body: {e}"),
+                        );
+                        self.core.emit_error(&env.src, id, &err);
+                    }
+                    _ => {
+                        let q = quote(line);
+                        self.core.log(format_args!(
+                            "skipping a message whose body is unreadable ({e}): {q}"
+                        ));
+                    }
+                }
                 return;
             }
         };
@@ -345,7 +401,11 @@ impl<N: Node> NodeHost<N> {
             core: &mut self.core,
             now,
         };
-        if let Err(e) = node.on_message(request, &mut ctx) {
+        let outcome = guarded(|| node.on_message(request, &mut ctx)).unwrap_or_else(|| {
+            self.core.after_panic("on_message");
+            Err(Error::new(ErrorCode::Crash, "the handler panicked"))
+        });
+        if let Err(e) = outcome {
             match msg_id {
                 Some(id) => self.core.emit_error(&src, id, &e),
                 None => self
@@ -384,7 +444,9 @@ impl<N: Node> NodeHost<N> {
                 core: &mut self.core,
                 now,
             };
-            node.on_reply(call, result, &mut ctx);
+            if guarded(|| node.on_reply(call, result, &mut ctx)).is_none() {
+                self.core.after_panic("on_reply");
+            }
         }
     }
 
@@ -407,7 +469,11 @@ impl<N: Node> NodeHost<N> {
                 core: &mut self.core,
                 now,
             };
-            match N::init(&init, &mut ctx) {
+            let built = guarded(|| N::init(&init, &mut ctx)).unwrap_or_else(|| {
+                self.core.after_panic("init");
+                Err(anyhow::anyhow!("the handler panicked in init"))
+            });
+            match built {
                 Ok(node) => self.node = Some(node),
                 Err(e) => {
                     if let Some(id) = msg_id {
@@ -446,6 +512,11 @@ pub trait AnyHost {
     fn output(&mut self) -> &mut Vec<u8>;
     /// See [`NodeHost::logs`].
     fn logs(&mut self) -> &mut Vec<u8>;
+    /// See [`NodeHost::set_boot_time`]. The default does nothing, for
+    /// hosts without a notion of incarnation.
+    fn set_boot_time(&mut self, boot_time: Duration) {
+        let _ = boot_time;
+    }
 }
 
 impl<N: Node> AnyHost for NodeHost<N> {
@@ -463,5 +534,8 @@ impl<N: Node> AnyHost for NodeHost<N> {
     }
     fn logs(&mut self) -> &mut Vec<u8> {
         NodeHost::logs(self)
+    }
+    fn set_boot_time(&mut self, boot_time: Duration) {
+        NodeHost::set_boot_time(self, boot_time)
     }
 }

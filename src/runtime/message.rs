@@ -34,6 +34,14 @@ pub(crate) struct BodyHeader<'a> {
     pub in_reply_to: Option<MsgId>,
 }
 
+/// Only the ids of a body, for answering a body whose other reserved keys
+/// have the wrong shape.
+#[derive(Debug, Deserialize)]
+pub(crate) struct MsgIdOnly {
+    pub msg_id: Option<MsgId>,
+    pub in_reply_to: Option<serde::de::IgnoredAny>,
+}
+
 /// An outgoing envelope.
 #[derive(Debug, Serialize)]
 pub(crate) struct OutEnvelope<'a, P: Serialize + ?Sized> {

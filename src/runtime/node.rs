@@ -73,6 +73,16 @@ impl<'a, N: Node> Ctx<'a, N> {
         self.now
     }
 
+    /// Wall-clock time (since the Unix epoch) at which this incarnation of
+    /// the node started: the real driver reads the system clock once at
+    /// start, a simulator supplies a virtual value. `boot_time() + now()` is
+    /// the current wall-clock time. Two incarnations of one node id (a
+    /// restarted process) see different values unless the clock stepped
+    /// back between them.
+    pub fn boot_time(&self) -> Duration {
+        self.core.boot_time
+    }
+
     /// The node's random number generator (seeded by the driver, so a
     /// simulated run is reproducible).
     pub fn rng(&mut self) -> &mut SmallRng {
