@@ -1,5 +1,4 @@
-//! Maelstrom `unique-ids` node: placeholder while its challenge is being written.
-fn main() {
-    eprintln!("unique-ids: not implemented yet");
-    std::process::exit(1);
+//! Maelstrom `unique-ids` node (Fly.io challenge 2).
+fn main() -> anyhow::Result<()> {
+    glomers::runtime::run::<glomers::challenges::unique_ids::UniqueIds>()
 }

@@ -38,8 +38,10 @@ impl Node for Echo {
 
     fn on_message(&mut self, msg: Request<Payload>, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
         match msg.payload {
-            Payload::Echo { ref echo } => {
-                ctx.reply(&msg, &Payload::EchoOk { echo: echo.clone() });
+            Payload::Echo { echo } => {
+                if let Some(id) = msg.msg_id {
+                    ctx.reply_to(&msg.src, id, &Payload::EchoOk { echo });
+                }
                 Ok(())
             }
             Payload::EchoOk { .. } => Ok(()),
