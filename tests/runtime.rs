@@ -1,0 +1,486 @@
+//! The runtime, in-process: lines in, exact lines out, through the sans-IO
+//! [`NodeHost`] and through the real driver on in-memory streams.
+
+use glomers::challenges::echo::Echo;
+use glomers::runtime::{run_with, Ctx, Error, ErrorCode, Init, Node, NodeHost, Reply, Request};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::io::Cursor;
+use std::time::{Duration, Instant};
+
+const INIT: &str = r#"{"id":0,"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0","n1"]}}"#;
+const INIT_OK: &str = r#"{"src":"n0","dest":"c0","body":{"type":"init_ok","in_reply_to":1}}"#;
+
+/// Feed `lines` to `host` at time `now` and return the output lines.
+fn feed<N: Node>(host: &mut NodeHost<N>, lines: &[&str], now: Duration) -> Vec<String> {
+    for l in lines {
+        host.handle_line(l.as_bytes(), now);
+    }
+    drain(host)
+}
+
+fn drain<N: Node>(host: &mut NodeHost<N>) -> Vec<String> {
+    let out = String::from_utf8(std::mem::take(host.output())).expect("output is UTF-8");
+    out.lines().map(str::to_owned).collect()
+}
+
+fn logs<N: Node>(host: &mut NodeHost<N>) -> String {
+    String::from_utf8(std::mem::take(host.logs())).expect("logs are UTF-8")
+}
+
+fn echo_host() -> NodeHost<Echo> {
+    let mut host = NodeHost::new(7);
+    assert_eq!(feed(&mut host, &[INIT], Duration::ZERO), vec![INIT_OK]);
+    host
+}
+
+#[test]
+fn init_is_answered_by_the_runtime() {
+    let mut host: NodeHost<Echo> = NodeHost::new(1);
+    assert_eq!(host.id(), None);
+    assert_eq!(feed(&mut host, &[INIT], Duration::ZERO), vec![INIT_OK]);
+    assert_eq!(host.id(), Some("n0"));
+}
+
+#[test]
+fn requests_before_init_are_temporarily_unavailable() {
+    let mut host: NodeHost<Echo> = NodeHost::new(1);
+    let out = feed(
+        &mut host,
+        &[r#"{"src":"c1","dest":"n0","body":{"type":"echo","msg_id":4,"echo":1}}"#],
+        Duration::ZERO,
+    );
+    assert_eq!(
+        out,
+        vec![
+            r#"{"src":"","dest":"c1","body":{"type":"error","code":11,"text":"node has not received init yet","in_reply_to":4}}"#
+        ]
+    );
+}
+
+#[test]
+fn echo_returns_the_value_untouched() {
+    let mut host = echo_host();
+    let out = feed(
+        &mut host,
+        &[
+            r#"{"id":3,"src":"c1","dest":"n0","body":{"type":"echo","msg_id":2,"echo":"Please echo 35"}}"#,
+            r#"{"src":"c1","dest":"n0","body":{"echo":{"a":[1,2.5,null]},"msg_id":3,"type":"echo"}}"#,
+        ],
+        Duration::ZERO,
+    );
+    assert_eq!(
+        out,
+        vec![
+            r#"{"src":"n0","dest":"c1","body":{"type":"echo_ok","echo":"Please echo 35","in_reply_to":2}}"#,
+            r#"{"src":"n0","dest":"c1","body":{"type":"echo_ok","echo":{"a":[1,2.5,null]},"in_reply_to":3}}"#,
+        ]
+    );
+}
+
+#[test]
+fn unknown_type_gets_error_10() {
+    let mut host = echo_host();
+    let out = feed(
+        &mut host,
+        &[r#"{"src":"c1","dest":"n0","body":{"type":"frobnicate","msg_id":9}}"#],
+        Duration::ZERO,
+    );
+    assert_eq!(
+        out,
+        vec![
+            r#"{"src":"n0","dest":"c1","body":{"type":"error","code":10,"text":"message type \"frobnicate\" is not supported","in_reply_to":9}}"#
+        ]
+    );
+}
+
+#[test]
+fn malformed_lines_are_logged_and_skipped() {
+    let mut host = echo_host();
+    let garbage: &[&str] = &[
+        "this is not JSON",
+        r#"{"src":"c1","dest":"n0","body":{"type":"echo","msg_id":2"#,
+        "[1,2,3]",
+        r#"{"src":"c1","body":{"type":"echo","msg_id":2,"echo":1}}"#,
+        r#"{"src":"c1","dest":"n0","body":{"type":"echo","msg_id":"two","echo":1}}"#,
+        "",
+        "   ",
+    ];
+    assert!(feed(&mut host, garbage, Duration::ZERO).is_empty());
+    let log = logs(&mut host);
+    assert_eq!(log.lines().count(), 5, "{log}");
+    assert!(log.contains("this is not JSON"), "{log}");
+    // The node still serves.
+    let out = feed(
+        &mut host,
+        &[r#"{"src":"c1","dest":"n0","body":{"type":"echo","msg_id":5,"echo":5}}"#],
+        Duration::ZERO,
+    );
+    assert_eq!(
+        out,
+        vec![r#"{"src":"n0","dest":"c1","body":{"type":"echo_ok","echo":5,"in_reply_to":5}}"#]
+    );
+}
+
+#[test]
+fn bad_body_gets_error_12() {
+    let mut host = echo_host();
+    let out = feed(
+        &mut host,
+        &[
+            // A known type without its field.
+            r#"{"src":"c1","dest":"n0","body":{"type":"echo","msg_id":6}}"#,
+            // A type that is not a string.
+            r#"{"src":"c1","dest":"n0","body":{"type":5,"msg_id":7}}"#,
+            // No type at all.
+            r#"{"src":"c1","dest":"n0","body":{"msg_id":8}}"#,
+        ],
+        Duration::ZERO,
+    );
+    assert_eq!(out.len(), 3, "{out:?}");
+    for (line, id) in out.iter().zip([6, 7, 8]) {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["dest"], "c1");
+        assert_eq!(v["body"]["type"], "error", "{line}");
+        assert_eq!(v["body"]["code"], 12, "{line}");
+        assert_eq!(v["body"]["in_reply_to"], id, "{line}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A node that makes RPCs, fails on request, and panics on request.
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ProbePayload {
+    /// Ask `to` for a `ping` with a deadline; report the outcome to the
+    /// client as `done` (or as the RPC's error).
+    Probe {
+        to: String,
+        timeout_ms: u64,
+    },
+    Ping {},
+    Done {
+        outcome: Value,
+    },
+    /// Fail with this code.
+    Fail {
+        code: u64,
+    },
+    /// Fail with an unexpected (anyhow) error.
+    Oops {},
+    /// Panic.
+    Panic {},
+    /// Set a timer that sends `tock` to c9.
+    Tick {
+        after_ms: u64,
+    },
+    Tock {},
+}
+
+#[derive(Debug)]
+struct Prober {
+    replies_heard: usize,
+}
+
+impl Node for Prober {
+    type Payload = ProbePayload;
+    type Timer = ();
+    type Call = (String, u64);
+
+    fn init(_init: &Init, _ctx: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
+        Ok(Prober { replies_heard: 0 })
+    }
+
+    fn on_message(
+        &mut self,
+        msg: Request<ProbePayload>,
+        ctx: &mut Ctx<'_, Self>,
+    ) -> Result<(), Error> {
+        match msg.payload {
+            ProbePayload::Probe { ref to, timeout_ms } => {
+                let call = (msg.src.clone(), msg.msg_id.unwrap_or(0));
+                let timeout = Duration::from_millis(timeout_ms);
+                ctx.rpc(to, &ProbePayload::Ping {}, timeout, call);
+                Ok(())
+            }
+            ProbePayload::Fail { code } => Err(Error::new(ErrorCode::from_code(code), "asked to")),
+            ProbePayload::Oops {} => Err(anyhow::anyhow!("something broke").into()),
+            ProbePayload::Panic {} => panic!("asked to panic"),
+            ProbePayload::Tick { after_ms } => {
+                ctx.set_timer(Duration::from_millis(after_ms), ());
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn on_timer(&mut self, _timer: (), ctx: &mut Ctx<'_, Self>) {
+        ctx.send("c9", &ProbePayload::Tock {});
+    }
+
+    fn on_reply(
+        &mut self,
+        (client, id): (String, u64),
+        reply: Result<Reply, Error>,
+        ctx: &mut Ctx<'_, Self>,
+    ) {
+        self.replies_heard += 1;
+        match reply {
+            Ok(r) => ctx.reply_to(&client, id, &ProbePayload::Done { outcome: r.value() }),
+            Err(e) => ctx.reply_error(&client, id, &e),
+        }
+    }
+}
+
+fn prober() -> NodeHost<Prober> {
+    let mut host = NodeHost::new(3);
+    assert_eq!(feed(&mut host, &[INIT], Duration::ZERO), vec![INIT_OK]);
+    host
+}
+
+#[test]
+fn rpc_replies_are_matched_by_in_reply_to() {
+    let mut host = prober();
+    let t0 = Duration::from_secs(1);
+    let out = feed(
+        &mut host,
+        &[
+            r#"{"src":"c1","dest":"n0","body":{"type":"probe","msg_id":10,"to":"n1","timeout_ms":1000}}"#,
+            r#"{"src":"c2","dest":"n0","body":{"type":"probe","msg_id":20,"to":"lin-kv","timeout_ms":1000}}"#,
+        ],
+        t0,
+    );
+    assert_eq!(
+        out,
+        vec![
+            r#"{"src":"n0","dest":"n1","body":{"type":"ping","msg_id":1}}"#,
+            r#"{"src":"n0","dest":"lin-kv","body":{"type":"ping","msg_id":2}}"#,
+        ]
+    );
+    assert_eq!(host.next_deadline(), Some(t0 + Duration::from_secs(1)));
+    // Replies arrive out of order; each goes to its own call.
+    let out = feed(
+        &mut host,
+        &[
+            r#"{"src":"lin-kv","dest":"n0","body":{"type":"error","code":20,"text":"not found","in_reply_to":2}}"#,
+            r#"{"src":"n1","dest":"n0","body":{"type":"pong","in_reply_to":1}}"#,
+            // A reply nobody asked for is dropped.
+            r#"{"src":"n1","dest":"n0","body":{"type":"pong","in_reply_to":77}}"#,
+        ],
+        t0 + Duration::from_millis(5),
+    );
+    assert_eq!(
+        out,
+        vec![
+            r#"{"src":"n0","dest":"c2","body":{"type":"error","code":20,"text":"not found","in_reply_to":20}}"#,
+            r#"{"src":"n0","dest":"c1","body":{"type":"done","outcome":{"in_reply_to":1,"type":"pong"},"in_reply_to":10}}"#,
+        ]
+    );
+    assert_eq!(host.node().unwrap().replies_heard, 2);
+    // The answered RPCs' deadlines pass without effect.
+    host.tick(t0 + Duration::from_secs(5));
+    assert!(drain(&mut host).is_empty());
+    assert_eq!(host.node().unwrap().replies_heard, 2);
+    assert_eq!(host.next_deadline(), None);
+}
+
+#[test]
+fn rpc_timeout_then_late_reply() {
+    let mut host = prober();
+    let t0 = Duration::from_secs(2);
+    let out = feed(
+        &mut host,
+        &[
+            r#"{"src":"c1","dest":"n0","body":{"type":"probe","msg_id":10,"to":"n1","timeout_ms":100}}"#,
+        ],
+        t0,
+    );
+    assert_eq!(out.len(), 1);
+    // Not yet due.
+    host.tick(t0 + Duration::from_millis(99));
+    assert!(drain(&mut host).is_empty());
+    // Due: the handler hears an indefinite timeout.
+    host.tick(t0 + Duration::from_millis(100));
+    assert_eq!(
+        drain(&mut host),
+        vec![
+            r#"{"src":"n0","dest":"c1","body":{"type":"error","code":0,"text":"RPC timed out","in_reply_to":10}}"#
+        ]
+    );
+    assert_eq!(host.node().unwrap().replies_heard, 1);
+    // The late reply is dropped silently: no output, no handler call.
+    let out = feed(
+        &mut host,
+        &[r#"{"src":"n1","dest":"n0","body":{"type":"pong","in_reply_to":1}}"#],
+        t0 + Duration::from_millis(150),
+    );
+    assert!(out.is_empty());
+    assert_eq!(host.node().unwrap().replies_heard, 1);
+    assert_eq!(logs(&mut host), "");
+}
+
+#[test]
+fn handler_errors_become_error_replies() {
+    let mut host = prober();
+    let out = feed(
+        &mut host,
+        &[
+            r#"{"src":"c1","dest":"n0","body":{"type":"fail","msg_id":1,"code":22}}"#,
+            r#"{"src":"c1","dest":"n0","body":{"type":"oops","msg_id":2}}"#,
+            r#"{"src":"c1","dest":"n0","body":{"type":"fail","code":22}}"#,
+        ],
+        Duration::ZERO,
+    );
+    assert_eq!(
+        out,
+        vec![
+            r#"{"src":"n0","dest":"c1","body":{"type":"error","code":22,"text":"asked to","in_reply_to":1}}"#,
+            r#"{"src":"n0","dest":"c1","body":{"type":"error","code":13,"text":"something broke","in_reply_to":2}}"#,
+        ]
+    );
+}
+
+#[test]
+fn a_panicking_handler_answers_13_and_carries_on() {
+    let mut host = prober();
+    let out = feed(
+        &mut host,
+        &[
+            r#"{"src":"c1","dest":"n0","body":{"type":"panic","msg_id":1}}"#,
+            r#"{"src":"c1","dest":"n0","body":{"type":"fail","msg_id":2,"code":14}}"#,
+        ],
+        Duration::ZERO,
+    );
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(out[0].contains(r#""code":13"#), "{}", out[0]);
+    assert!(out[0].contains(r#""in_reply_to":1"#), "{}", out[0]);
+    assert!(out[1].contains(r#""code":14"#), "{}", out[1]);
+}
+
+#[test]
+fn timers_fire_in_order_when_due() {
+    let mut host = prober();
+    feed(
+        &mut host,
+        &[r#"{"src":"c1","dest":"n0","body":{"type":"tick","after_ms":50}}"#],
+        Duration::ZERO,
+    );
+    assert_eq!(host.next_deadline(), Some(Duration::from_millis(50)));
+    host.tick(Duration::from_millis(49));
+    assert!(drain(&mut host).is_empty());
+    host.tick(Duration::from_millis(50));
+    assert_eq!(
+        drain(&mut host),
+        vec![r#"{"src":"n0","dest":"c9","body":{"type":"tock"}}"#]
+    );
+    assert_eq!(host.next_deadline(), None);
+}
+
+// ---------------------------------------------------------------------------
+// The real driver on in-memory streams.
+
+fn run_lines<N: Node>(input: Vec<u8>) -> (Vec<String>, String, Duration) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let start = Instant::now();
+    run_with::<N>(Cursor::new(input), &mut out, &mut err).expect("the driver ends cleanly");
+    let took = start.elapsed();
+    let out = String::from_utf8(out).expect("output is UTF-8");
+    (
+        out.lines().map(str::to_owned).collect(),
+        String::from_utf8_lossy(&err).into_owned(),
+        took,
+    )
+}
+
+#[test]
+fn driver_serves_until_eof() {
+    let mut input = Vec::new();
+    input.extend_from_slice(INIT.as_bytes());
+    input.extend_from_slice(b"\n");
+    input.extend_from_slice(b"not json\n");
+    // A line without its final newline is still served at EOF.
+    input.extend_from_slice(
+        br#"{"src":"c1","dest":"n0","body":{"type":"echo","msg_id":2,"echo":[true]}}"#,
+    );
+    let (out, err, _) = run_lines::<Echo>(input);
+    assert_eq!(
+        out,
+        vec![
+            INIT_OK,
+            r#"{"src":"n0","dest":"c1","body":{"type":"echo_ok","echo":[true],"in_reply_to":2}}"#,
+        ]
+    );
+    assert!(err.contains("not json"), "{err}");
+}
+
+#[test]
+fn eof_stops_timers_and_pending_rpcs() {
+    // A node waiting on an hour-long timer and an hour-long RPC still ends
+    // as soon as its input does.
+    let input = format!(
+        "{INIT}\n{}\n{}\n",
+        r#"{"src":"c1","dest":"n0","body":{"type":"tick","after_ms":3600000}}"#,
+        r#"{"src":"c1","dest":"n0","body":{"type":"probe","msg_id":2,"to":"n1","timeout_ms":3600000}}"#,
+    );
+    let (out, _, took) = run_lines::<Prober>(input.into_bytes());
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+}
+
+#[test]
+fn driver_fires_timers_and_rpc_timeouts_in_real_time() {
+    // Input that stays open for a while: the timer and the RPC timeout fire
+    // before EOF.
+    struct SlowInput {
+        data: Cursor<Vec<u8>>,
+        wait: Option<Duration>,
+    }
+    impl std::io::Read for SlowInput {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.data.read(buf)?;
+            if n == 0 {
+                if let Some(w) = self.wait.take() {
+                    std::thread::sleep(w);
+                }
+            }
+            Ok(n)
+        }
+    }
+    let input = format!(
+        "{INIT}\n{}\n{}\n",
+        r#"{"src":"c1","dest":"n0","body":{"type":"tick","after_ms":20}}"#,
+        r#"{"src":"c1","dest":"n0","body":{"type":"probe","msg_id":2,"to":"n1","timeout_ms":30}}"#,
+    );
+    let slow = SlowInput {
+        data: Cursor::new(input.into_bytes()),
+        wait: Some(Duration::from_millis(300)),
+    };
+    let mut out = Vec::new();
+    run_with::<Prober>(slow, &mut out, std::io::sink()).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        vec![
+            INIT_OK,
+            r#"{"src":"n0","dest":"n1","body":{"type":"ping","msg_id":1}}"#,
+            r#"{"src":"n0","dest":"c9","body":{"type":"tock"}}"#,
+            r#"{"src":"n0","dest":"c1","body":{"type":"error","code":0,"text":"RPC timed out","in_reply_to":2}}"#,
+        ]
+    );
+}
+
+#[test]
+fn driver_handles_a_line_longer_than_its_read_buffer() {
+    let big = "x".repeat(3 << 20);
+    let input = format!(
+        "{INIT}\n{{\"src\":\"c1\",\"dest\":\"n0\",\"body\":{{\"type\":\"echo\",\"msg_id\":2,\"echo\":\"{big}\"}}}}\n"
+    );
+    let (out, _, _) = run_lines::<Echo>(input.into_bytes());
+    assert_eq!(out.len(), 2);
+    let v: Value = serde_json::from_str(&out[1]).unwrap();
+    assert_eq!(v["body"]["echo"].as_str().map(str::len), Some(3 << 20));
+    assert_eq!(v["body"]["in_reply_to"], 2);
+}
