@@ -8,6 +8,7 @@ use super::message::{
     Reply, Request, TypeOnly,
 };
 use super::node::{Ctx, Node};
+use super::parse;
 use super::{Error, ErrorCode};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
@@ -296,6 +297,19 @@ impl<N: Node> NodeHost<N> {
         if line.is_empty() {
             return;
         }
+        // The fast path: one pass for a request to an initialised node.
+        // Replies to our RPCs, `init` and anything the fast path declines
+        // take the general path below.
+        if self.node.is_some() {
+            if let Some(req) = parse::request::<N::Payload>(line) {
+                if self.core.trace {
+                    let q = String::from_utf8_lossy(line);
+                    self.core.log(format_args!("recv {q}"));
+                }
+                self.dispatch(&req.src, req.header.msg_id, req.payload, now);
+                return;
+            }
+        }
         let env: RawEnvelope<'_> = match serde_json::from_slice(line) {
             Ok(env) => env,
             Err(e) => {
@@ -355,7 +369,7 @@ impl<N: Node> NodeHost<N> {
             self.handle_init(&env, header.msg_id, now);
             return;
         }
-        let Some(node) = self.node.as_mut() else {
+        if self.node.is_none() {
             if let Some(id) = header.msg_id {
                 let e = Error::new(
                     ErrorCode::TemporarilyUnavailable,
@@ -369,7 +383,7 @@ impl<N: Node> NodeHost<N> {
             Ok(p) => p,
             Err(e) => {
                 let msg = e.to_string();
-                let (code, text) = if msg.starts_with("unknown variant") {
+                let (code, text) = if msg.starts_with(&format!("unknown variant `{kind}`")) {
                     (
                         ErrorCode::NotSupported,
                         format!("message type {kind:?} is not supported"),
@@ -390,13 +404,20 @@ impl<N: Node> NodeHost<N> {
                 return;
             }
         };
+        self.dispatch(&env.src, header.msg_id, payload, now);
+    }
+
+    /// Call the handler with a request, and turn its error (or panic) into
+    /// an error reply.
+    fn dispatch(&mut self, src: &str, msg_id: Option<MsgId>, payload: N::Payload, now: Duration) {
+        let Some(node) = self.node.as_mut() else {
+            return;
+        };
         let request = Request {
-            src: env.src,
-            msg_id: header.msg_id,
+            src: src.to_owned(),
+            msg_id,
             payload,
         };
-        let src = request.src.clone();
-        let msg_id = request.msg_id;
         let mut ctx = Ctx {
             core: &mut self.core,
             now,
@@ -407,7 +428,7 @@ impl<N: Node> NodeHost<N> {
         });
         if let Err(e) = outcome {
             match msg_id {
-                Some(id) => self.core.emit_error(&src, id, &e),
+                Some(id) => self.core.emit_error(src, id, &e),
                 None => self
                     .core
                     .log(format_args!("error handling a message from {src}: {e}")),
@@ -435,7 +456,7 @@ impl<N: Node> NodeHost<N> {
             }
         } else {
             Ok(Reply {
-                src: env.src,
+                src: env.src.into_owned(),
                 body: env.body.to_owned(),
             })
         };

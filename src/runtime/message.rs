@@ -18,7 +18,8 @@ pub type MsgId = u64;
 /// The envelope of an incoming line, with the body left unparsed.
 #[derive(Debug, Deserialize)]
 pub(crate) struct RawEnvelope<'a> {
-    pub src: String,
+    #[serde(borrow)]
+    pub src: std::borrow::Cow<'a, str>,
     #[allow(dead_code)]
     pub dest: String,
     #[serde(borrow)]

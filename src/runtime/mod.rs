@@ -14,6 +14,7 @@ mod host;
 pub mod kv;
 mod message;
 mod node;
+mod parse;
 
 pub use driver::{run, run_with};
 pub use error::{Error, ErrorCode};
