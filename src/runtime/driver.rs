@@ -84,7 +84,7 @@ pub fn run_with<N: Node>(
 fn feed<N: Node>(host: &mut NodeHost<N>, pending: &mut Vec<u8>, chunk: &[u8], now: Duration) {
     let mut rest = chunk;
     if !pending.is_empty() {
-        match rest.iter().position(|&b| b == b'\n') {
+        match memchr::memchr(b'\n', rest) {
             Some(i) => {
                 pending.extend_from_slice(&rest[..i]);
                 let line = std::mem::take(pending);
@@ -97,7 +97,7 @@ fn feed<N: Node>(host: &mut NodeHost<N>, pending: &mut Vec<u8>, chunk: &[u8], no
             }
         }
     }
-    while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+    while let Some(i) = memchr::memchr(b'\n', rest) {
         host.handle_line(&rest[..i], now);
         rest = &rest[i + 1..];
     }
