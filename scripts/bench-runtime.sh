@@ -46,6 +46,12 @@ result=$("$scratch/target/release/loadgen" "$@" \
     "glomers=$root/target/release/echo")
 echo "$result"
 
+# Hand-written notes below this marker survive a new recording.
+marker='<!-- notes: kept by scripts/bench-runtime.sh -->'
+notes=""
+if [ -f "$record" ] && grep -qF "$marker" "$record"; then
+    notes=$(sed -n "/^$marker\$/,\$p" "$record")
+fi
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
 {
@@ -58,5 +64,9 @@ dirty=$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null | gre
     echo "\`glomers\` = target/release/echo. Method: scripts/bench-runtime/loadgen.rs."
     echo
     echo "$result"
+    if [ -n "$notes" ]; then
+        echo
+        echo "$notes"
+    fi
 } > "$record"
 echo "recorded in ${record#"$root"/}" >&2
