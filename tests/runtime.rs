@@ -484,3 +484,122 @@ fn driver_handles_a_line_longer_than_its_read_buffer() {
     assert_eq!(v["body"]["echo"].as_str().map(str::len), Some(3 << 20));
     assert_eq!(v["body"]["in_reply_to"], 2);
 }
+
+// ---------------------------------------------------------------------------
+// The service clients: request shapes on the wire, typed outcomes.
+
+mod services {
+    use super::*;
+    use glomers::runtime::kv::{ok_result, read_result, ts_result, Kv, Tso};
+
+    #[derive(Debug, Deserialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    enum Go {
+        Go {},
+    }
+
+    #[derive(Debug)]
+    enum Call {
+        Read,
+        Write,
+        Cas,
+        Ts,
+    }
+
+    /// On `go`, issues one call of each kind; records what it heard.
+    #[derive(Debug, Default)]
+    struct Client {
+        heard: Vec<String>,
+    }
+
+    impl Node for Client {
+        type Payload = Go;
+        type Timer = ();
+        type Call = Call;
+
+        fn init(_init: &Init, _ctx: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
+            Ok(Client::default())
+        }
+
+        fn on_message(&mut self, _msg: Request<Go>, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
+            let t = Duration::from_secs(1);
+            Kv::LIN.read(ctx, "k", t, Call::Read);
+            Kv::SEQ.write(ctx, "k", &3, t, Call::Write);
+            Kv::LWW.cas(ctx, &7, &1, &2, true, t, Call::Cas);
+            Tso.ts(ctx, t, Call::Ts);
+            Ok(())
+        }
+
+        fn on_reply(&mut self, call: Call, reply: Result<Reply, Error>, _ctx: &mut Ctx<'_, Self>) {
+            let heard = match call {
+                Call::Read => format!("read {:?}", read_result::<u64>(reply)),
+                Call::Write => format!("write {:?}", ok_result(reply)),
+                Call::Cas => format!("cas {:?}", ok_result(reply).map_err(|e| e.code)),
+                Call::Ts => format!("ts {:?}", ts_result(reply)),
+            };
+            self.heard.push(heard);
+        }
+    }
+
+    #[test]
+    fn kv_and_tso_clients() {
+        let mut host: NodeHost<Client> = NodeHost::new(0);
+        feed(&mut host, &[INIT], Duration::ZERO);
+        let out = feed(
+            &mut host,
+            &[r#"{"src":"c1","dest":"n0","body":{"type":"go"}}"#],
+            Duration::ZERO,
+        );
+        assert_eq!(
+            out,
+            vec![
+                r#"{"src":"n0","dest":"lin-kv","body":{"type":"read","key":"k","msg_id":1}}"#,
+                r#"{"src":"n0","dest":"seq-kv","body":{"type":"write","key":"k","value":3,"msg_id":2}}"#,
+                r#"{"src":"n0","dest":"lww-kv","body":{"type":"cas","key":7,"from":1,"to":2,"create_if_not_exists":true,"msg_id":3}}"#,
+                r#"{"src":"n0","dest":"lin-tso","body":{"type":"ts","msg_id":4}}"#,
+            ]
+        );
+        let out = feed(
+            &mut host,
+            &[
+                r#"{"src":"lin-kv","dest":"n0","body":{"type":"error","code":20,"text":"key does not exist","in_reply_to":1}}"#,
+                r#"{"src":"seq-kv","dest":"n0","body":{"type":"write_ok","in_reply_to":2}}"#,
+                r#"{"src":"lww-kv","dest":"n0","body":{"type":"error","code":22,"in_reply_to":3}}"#,
+                r#"{"src":"lin-tso","dest":"n0","body":{"type":"ts_ok","ts":41,"in_reply_to":4}}"#,
+            ],
+            Duration::from_millis(3),
+        );
+        assert!(out.is_empty());
+        let heard = &host.node().unwrap().heard;
+        assert_eq!(heard.len(), 4);
+        assert!(
+            heard[0].starts_with("read Err(Error { code: KeyDoesNotExist"),
+            "{heard:?}"
+        );
+        assert_eq!(heard[1], "write Ok(())");
+        assert_eq!(heard[2], "cas Err(PreconditionFailed)");
+        assert_eq!(heard[3], "ts Ok(41)");
+        // A read that succeeds.
+        let mut host: NodeHost<Client> = NodeHost::new(0);
+        feed(&mut host, &[INIT], Duration::ZERO);
+        feed(
+            &mut host,
+            &[r#"{"src":"c1","dest":"n0","body":{"type":"go"}}"#],
+            Duration::ZERO,
+        );
+        feed(
+            &mut host,
+            &[
+                r#"{"src":"lin-kv","dest":"n0","body":{"type":"read_ok","value":9,"in_reply_to":1}}"#,
+            ],
+            Duration::ZERO,
+        );
+        assert_eq!(host.node().unwrap().heard, vec!["read Ok(9)"]);
+        // The others time out: indefinite code 0.
+        host.tick(Duration::from_secs(1));
+        let heard = &host.node().unwrap().heard;
+        assert_eq!(heard.len(), 4, "{heard:?}");
+        assert!(heard[1].contains("Timeout"), "{heard:?}");
+        assert_eq!(heard[2], "cas Err(Timeout)");
+    }
+}
