@@ -171,6 +171,8 @@ enum ProbePayload {
     Oops {},
     /// Panic.
     Panic {},
+    /// Reply, then panic.
+    ReplyThenPanic {},
     /// Set a timer that sends `tock` to c9.
     Tick {
         after_ms: u64,
@@ -207,6 +209,10 @@ impl Node for Prober {
             ProbePayload::Fail { code } => Err(Error::new(ErrorCode::from_code(code), "asked to")),
             ProbePayload::Oops {} => Err(anyhow::anyhow!("something broke").into()),
             ProbePayload::Panic {} => panic!("asked to panic"),
+            ProbePayload::ReplyThenPanic {} => {
+                ctx.reply(&msg, &ProbePayload::Tock {});
+                panic!("asked to panic after replying")
+            }
             ProbePayload::Tick { after_ms } => {
                 ctx.set_timer(Duration::from_millis(after_ms), ());
                 Ok(())
@@ -356,6 +362,19 @@ fn a_panicking_handler_answers_13_and_carries_on() {
     assert!(out[0].contains(r#""code":13"#), "{}", out[0]);
     assert!(out[0].contains(r#""in_reply_to":1"#), "{}", out[0]);
     assert!(out[1].contains(r#""code":14"#), "{}", out[1]);
+    // What the handler emitted before it panicked is dropped: one answer.
+    let out = feed(
+        &mut host,
+        &[r#"{"src":"c1","dest":"n0","body":{"type":"reply_then_panic","msg_id":3}}"#],
+        Duration::ZERO,
+    );
+    assert_eq!(
+        out,
+        vec![
+            r#"{"src":"n0","dest":"c1","body":{"type":"error","code":13,"text":"the handler panicked","in_reply_to":3}}"#
+        ]
+    );
+    assert!(logs(&mut host).contains("panicked in on_message"));
 }
 
 #[test]

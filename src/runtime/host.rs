@@ -132,18 +132,15 @@ impl<N: Node> Core<N> {
         }));
     }
 
-    /// Clean up after a handler panicked: a panic inside a payload's
-    /// `Serialize` can leave a half-written line, which must never reach
-    /// stdout, so the output is cut back to its last complete line.
-    pub(crate) fn after_panic(&mut self, what: &str) {
-        let keep = self
-            .out
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
-        self.out.truncate(keep);
+    /// Clean up after a handler panicked: drop everything it emitted in the
+    /// call that panicked (which may end in a half-written line if the panic
+    /// came from a payload's `Serialize`), so stdout only ever sees complete
+    /// lines and a request is not answered twice (its reply, then 13).
+    /// `mark` is the output's length before the call.
+    pub(crate) fn after_panic(&mut self, what: &str, mark: usize) {
+        self.out.truncate(mark);
         self.log(format_args!(
-            "the handler panicked in {what}; the node carries on"
+            "the handler panicked in {what}; its output is dropped and the node carries on"
         ));
     }
 
@@ -252,12 +249,13 @@ impl<N: Node> NodeHost<N> {
                     break;
                 };
                 if let Some(node) = self.node.as_mut() {
+                    let mark = self.core.out.len();
                     let mut ctx = Ctx {
                         core: &mut self.core,
                         now,
                     };
                     if guarded(|| node.on_timer(entry.timer, &mut ctx)).is_none() {
-                        self.core.after_panic("on_timer");
+                        self.core.after_panic("on_timer", mark);
                     }
                 }
                 continue;
@@ -272,6 +270,7 @@ impl<N: Node> NodeHost<N> {
                 // `id` is this deadline's; none means it was answered.
                 if let Some((call, _)) = self.core.pending.remove(&id) {
                     if let Some(node) = self.node.as_mut() {
+                        let mark = self.core.out.len();
                         let mut ctx = Ctx {
                             core: &mut self.core,
                             now,
@@ -279,7 +278,7 @@ impl<N: Node> NodeHost<N> {
                         let fired =
                             guarded(|| node.on_reply(call, Err(Error::timeout()), &mut ctx));
                         if fired.is_none() {
-                            self.core.after_panic("on_reply");
+                            self.core.after_panic("on_reply", mark);
                         }
                     }
                 }
@@ -418,12 +417,13 @@ impl<N: Node> NodeHost<N> {
             msg_id,
             payload,
         };
+        let mark = self.core.out.len();
         let mut ctx = Ctx {
             core: &mut self.core,
             now,
         };
         let outcome = guarded(|| node.on_message(request, &mut ctx)).unwrap_or_else(|| {
-            self.core.after_panic("on_message");
+            self.core.after_panic("on_message", mark);
             Err(Error::new(ErrorCode::Crash, "the handler panicked"))
         });
         if let Err(e) = outcome {
@@ -461,12 +461,13 @@ impl<N: Node> NodeHost<N> {
             })
         };
         if let Some(node) = self.node.as_mut() {
+            let mark = self.core.out.len();
             let mut ctx = Ctx {
                 core: &mut self.core,
                 now,
             };
             if guarded(|| node.on_reply(call, result, &mut ctx)).is_none() {
-                self.core.after_panic("on_reply");
+                self.core.after_panic("on_reply", mark);
             }
         }
     }
@@ -486,12 +487,13 @@ impl<N: Node> NodeHost<N> {
         if self.node.is_none() {
             self.core.id = init.node_id.clone();
             self.core.node_ids = init.node_ids.clone();
+            let mark = self.core.out.len();
             let mut ctx = Ctx {
                 core: &mut self.core,
                 now,
             };
             let built = guarded(|| N::init(&init, &mut ctx)).unwrap_or_else(|| {
-                self.core.after_panic("init");
+                self.core.after_panic("init", mark);
                 Err(anyhow::anyhow!("the handler panicked in init"))
             });
             match built {
