@@ -129,7 +129,7 @@ enum Command {
         #[arg(long, default_value = "maelstrom-runs")]
         store: PathBuf,
         /// Extra test flags appended to the page's command (e.g. `--time-limit 5`).
-        #[arg(last = true)]
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         extra: Vec<String>,
     },
     /// Run a test in-process for many seeds and list the failing ones.
@@ -311,7 +311,10 @@ pub fn main_with(argv: Vec<String>) -> i32 {
             seed,
             store,
             extra,
-        } => challenge_command(&id, in_process, seed, &store, &extra),
+        } => {
+            let in_process = in_process || extra.iter().any(|a| a == "--in-process");
+            challenge_command(&id, in_process, seed, &store, &extra)
+        }
         Command::Sweep {
             seeds,
             first_seed,

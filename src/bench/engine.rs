@@ -273,6 +273,16 @@ fn derive_seeds(seed: u64, n: usize) -> Seeds {
 
 /// Run one test with `opts`. Prints progress when `cfg.verbose`.
 pub fn run(opts: &TestOpts, cfg: &EngineConfig) -> Result<Outcome, BenchError> {
+    run_with_services(opts, cfg, services::default_services())
+}
+
+/// [`run`] with the given services instead of Maelstrom's defaults (for
+/// tests of the engine's service routing).
+pub fn run_with_services(
+    opts: &TestOpts,
+    cfg: &EngineConfig,
+    service_list: Vec<(&'static str, Box<dyn Service>)>,
+) -> Result<Outcome, BenchError> {
     let wall_start = Instant::now();
     if opts.nodes.is_empty() {
         return Err(BenchError::BadArgs("no nodes to test".into()));
@@ -342,7 +352,7 @@ pub fn run(opts: &TestOpts, cfg: &EngineConfig) -> Result<Outcome, BenchError> {
         .map(|(i, n)| net.add(n, EpKind::Node(i)))
         .collect();
     let mut svc = Vec::new();
-    for (i, (name, s)) in services::default_services().into_iter().enumerate() {
+    for (i, (name, s)) in service_list.into_iter().enumerate() {
         net.add(name, EpKind::Service(i));
         svc.push(s);
     }
@@ -845,9 +855,11 @@ impl<'a> Engine<'a> {
         if let Some(inv) = self.workload.next_op(&ctx, &mut self.gen_rng) {
             self.start_op(w, inv);
         }
+        // Jepsen's stagger: the next op is due a random gap after the
+        // previous op's *due* time, so a late op does not delay the rest.
         let dt = 2.0 / self.opts.rate;
         let gap = Duration::from_secs_f64(self.gen_rng.gen_range(0.0..dt));
-        self.gen_next = self.now + gap;
+        self.gen_next += gap;
         if self.gen_next < self.main_end {
             self.schedule(self.gen_next, Event::Generate);
         }
