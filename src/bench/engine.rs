@@ -628,14 +628,23 @@ impl<'a> Engine<'a> {
             );
         };
         let Some(dest) = self.net.lookup(&env.dest) else {
-            return self.node_error(
-                node,
-                line,
+            let closed = env
+                .dest
+                .strip_prefix('c')
+                .and_then(|k| k.parse::<usize>().ok())
+                .is_some_and(|k| k < self.clients.len());
+            let why = if closed {
+                format!(
+                    "invalid destination for message: client {:?} was already closed (its operation ended, e.g. timed out); Maelstrom would stop reading this node from here on",
+                    env.dest
+                )
+            } else {
                 format!(
                     "invalid destination for message: {:?} is not a node, open client or service",
                     env.dest
-                ),
-            );
+                )
+            };
+            return self.node_error(node, line, why);
         };
         let body: Box<str> = env.body.get().into();
         self.send(src, dest, body);
