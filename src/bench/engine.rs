@@ -283,6 +283,20 @@ pub fn run_with_services(
     cfg: &EngineConfig,
     service_list: Vec<(&'static str, Box<dyn Service>)>,
 ) -> Result<Outcome, BenchError> {
+    let workload = workloads::make(&opts.workload, opts)
+        .map_err(|e| BenchError::BadArgs(format!("workload {}: {e}", opts.workload)))?;
+    run_with(opts, cfg, workload, service_list)
+}
+
+/// [`run`] with a given workload and services (for tests of the engine).
+/// `opts.workload` still names the run directory and, in-process, the
+/// handler.
+pub fn run_with(
+    opts: &TestOpts,
+    cfg: &EngineConfig,
+    workload: Box<dyn Workload>,
+    service_list: Vec<(&'static str, Box<dyn Service>)>,
+) -> Result<Outcome, BenchError> {
     let wall_start = Instant::now();
     if opts.nodes.is_empty() {
         return Err(BenchError::BadArgs("no nodes to test".into()));
@@ -290,8 +304,6 @@ pub fn run_with_services(
     if opts.concurrency == 0 {
         return Err(BenchError::BadArgs("--concurrency must be positive".into()));
     }
-    let workload = workloads::make(&opts.workload, opts)
-        .map_err(|e| BenchError::BadArgs(format!("workload {}: {e}", opts.workload)))?;
     let seeds = derive_seeds(opts.seed, opts.nodes.len());
     let dir = if cfg.write_store {
         Some(
