@@ -34,6 +34,23 @@
 //! seed (separate streams for the generator, the network, the nemesis and
 //! the services, and one per in-process node), and nothing iterates a hash
 //! map, so an in-process run is a pure function of its options.
+//!
+//! # Deliberate differences from Maelstrom
+//!
+//! - A line a node prints that is not JSON, not a closed `src`/`dest`/`body`
+//!   envelope, or addressed to an unknown or closed id is reported (node,
+//!   line, reason) under `node-output` in the results and makes the run not
+//!   valid; the line is dropped and the node keeps being read. Maelstrom
+//!   logs a warning and silently stops reading that node (spec §1.6, §10).
+//! - A node that exits is reported as soon as its stdout closes, with
+//!   Maelstrom's crash message and exit 255, instead of at teardown.
+//! - Results are JSON (`results.json`, `history.jsonl`, `messages.jsonl`);
+//!   there is no perf, timeline or exceptions checker and no plots.
+//! - Times in the history and the journal count from the start of the
+//!   run (before init), not from the first operation.
+//! - `--latency-dist exponential --latency 0` gives zero latency instead of
+//!   Maelstrom's division by zero; `--time-limit` may be fractional.
+//! - Ctrl-C stops every node and exits 130.
 
 use super::backend::{Backend, NodeEvent, ProcessBackend, SpawnError};
 use super::check::Validity;
@@ -876,8 +893,9 @@ impl<'a> Engine<'a> {
         if let Some(inv) = self.workload.next_op(&ctx, &mut self.gen_rng) {
             self.start_op(w, inv);
         }
-        // Jepsen's stagger: the next op is due a random gap after the
-        // previous op's *due* time, so a late op does not delay the rest.
+        // Jepsen's stagger: the next op is due U(0, 2/rate) after this op's
+        // due time (which is now, unless it had to wait for a free worker),
+        // so the real clock's wake-up jitter does not slow the rate down.
         let dt = 2.0 / self.opts.rate;
         let gap = Duration::from_secs_f64(self.gen_rng.gen_range(0.0..dt));
         self.gen_next += gap;
@@ -964,8 +982,11 @@ impl<'a> Engine<'a> {
         }
         match self.phase {
             Phase::Main if self.gen_blocked => {
+                // The op waited for a free worker: it goes now, and the next
+                // one is due a gap after now (Jepsen's stagger).
                 self.gen_blocked = false;
-                self.schedule(self.gen_next, Event::Generate);
+                self.gen_next = self.now;
+                self.schedule(self.now, Event::Generate);
             }
             Phase::Draining => self.check_main_done(),
             Phase::Final => self.advance_final(w),
