@@ -343,6 +343,22 @@ pub fn run_with(
                 .map(|d| format!(", results in {}", d.display()))
                 .unwrap_or_default()
         );
+        eprintln!(
+            "glomers: {} on {} node(s) ({}), concurrency {}, rate {}/s, time limit {} s, latency {} ms {}, nemesis {}",
+            opts.workload,
+            opts.nodes.len(),
+            if opts.in_process { "in-process, virtual clock" } else { "processes" },
+            opts.concurrency,
+            opts.rate,
+            opts.time_limit,
+            opts.latency,
+            format!("{:?}", opts.latency_dist).to_lowercase(),
+            if opts.nemesis_partition {
+                format!("partition every ~{} s", opts.nemesis_interval)
+            } else {
+                "none".into()
+            }
+        );
     }
     let backend: Box<dyn Backend> = if opts.in_process {
         Box::new(
