@@ -191,3 +191,43 @@ fn rate_zero_means_no_client_ops_and_same_seed_same_history() {
     .unwrap();
     assert_eq!(a.history.to_jsonl(), b.history.to_jsonl());
 }
+
+/// Every workload that has both a bench workload and an in-process handler
+/// replays byte for byte from its seed, with latency and partitions on.
+#[test]
+fn every_in_process_workload_replays_byte_for_byte() {
+    let mut checked = Vec::new();
+    for w in glomers::bench::workloads::NAMES {
+        let mut o = opts(5);
+        o.workload = w.to_string();
+        o.time_limit = 3.0;
+        o.rate = 100.0;
+        o.nemesis_interval = 1.0;
+        o.recovery_wait = 1.0;
+        if glomers::bench::inprocess::host_for(w, 0).is_none()
+            || glomers::bench::workloads::make(w, &o).is_err()
+        {
+            continue;
+        }
+        let mut files = Vec::new();
+        for i in 0..2 {
+            let store =
+                std::env::temp_dir().join(format!("glomers-det-{}-{w}-{i}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&store);
+            o.store = store.clone();
+            let cfg = EngineConfig {
+                verbose: false,
+                ..EngineConfig::default()
+            };
+            glomers::bench::engine::run(&o, &cfg).expect("run");
+            let h = std::fs::read(store.join("latest/history.jsonl")).unwrap();
+            let m = std::fs::read(store.join("latest/messages.jsonl")).unwrap();
+            let _ = std::fs::remove_dir_all(&store);
+            files.push((h, m));
+        }
+        assert!(files[0].0 == files[1].0, "{w}: history.jsonl differs");
+        assert!(files[0].1 == files[1].1, "{w}: messages.jsonl differs");
+        checked.push(*w);
+    }
+    assert!(checked.contains(&"echo"), "{checked:?}");
+}
