@@ -23,13 +23,16 @@
 //!
 //! What a node may *show* is the hard part. A poll must never return offset
 //! 9 and later learn of offset 7 (a client would have stepped over 7). So a
-//! node shows only the **stable prefix** of each log: offsets at or below
-//! the frontier `F = min over nodes j of (clock_j·N + j)`, where `clock_j` is
+//! node shows only the **stable prefix** of each log: offsets below the
+//! frontier `min over nodes j of ((clock_j + 1)·N + j)`, where `clock_j` is
 //! the highest clock of `j` up to which this node holds *all* of `j`'s
-//! messages (its own clock for itself). Any message `j` will stamp later
-//! gets a larger clock, hence an offset above `F`; so the prefix up to `F`
-//! can only grow at the end, and every node holding it holds the same
-//! messages. Polls on any node agree.
+//! messages (its own clock for itself). Any message `j` stamps later gets a
+//! clock above `clock_j`, hence an offset at or above that bound; so the
+//! prefix can only grow at the end, and every node holding it holds the
+//! same messages. Polls on any node agree. (An earlier version used
+//! `clock_j·N + j`, one step too cautious: once the cluster went idle, the
+//! last message of the higher-numbered node stayed hidden for good. The
+//! simulation in `tests/kafka_sim.rs` caught it as `unseen`.)
 //!
 //! # Where each message goes
 //!
@@ -222,14 +225,17 @@ impl Kafka {
         clock.saturating_mul(self.n).saturating_add(index)
     }
 
-    /// The highest offset that no node can still fill: the end of the
-    /// stable prefix every poll is served from.
+    /// The end of the stable prefix every poll is served from: one below the
+    /// smallest offset any node could still stamp. Node `j`, whose clock is
+    /// at least `clock_j`, can only stamp `(clock_j + 1)·N + j` or more.
     pub fn frontier(&self) -> u64 {
-        let own = self.offset(self.clock, self.index);
+        let next = |clock: u64, index: u64| self.offset(clock.saturating_add(1), index);
+        let own = next(self.clock, self.index);
         self.peers
             .iter()
-            .map(|p| self.offset(p.clock, p.index))
+            .map(|p| next(p.clock, p.index))
             .fold(own, u64::min)
+            - 1
     }
 
     fn record(&mut self, event: Event) {

@@ -558,18 +558,18 @@ impl<'a> Analysis<'a> {
                                 (Some(a), Some(b)) => b as i64 - a as i64,
                                 _ => 1,
                             };
-                            let pair = [self.op_json(prev), self.op_json(i)];
+                            let pair = || [self.op_json(prev), self.op_json(i)];
                             if delta > 1 {
                                 let (a, b) = (i1.unwrap_or(0), i2.unwrap_or(0));
                                 let skipped: Vec<Value> =
                                     vo.by_index[a + 1..b].iter().map(|v| msg_value(v)).collect();
                                 skips.push(json!({"key": k, "delta": delta,
-                                    "skipped": skipped, "ops": pair}));
+                                    "skipped": skipped, "ops": pair()}));
                             } else if delta < 1 {
                                 let values =
                                     json!([v.map(|v| msg_value(v)), v2.map(|v| msg_value(v))]);
                                 nm.push(json!({"key": k, "values": values, "delta": delta,
-                                    "ops": pair}));
+                                    "ops": pair()}));
                             }
                         }
                         for k in t.reads.keys() {
