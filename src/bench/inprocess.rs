@@ -19,6 +19,7 @@ use std::time::Duration;
 pub fn host_for(workload: &str, seed: u64) -> Option<Box<dyn AnyHost>> {
     match workload {
         "echo" => Some(Box::new(NodeHost::<challenges::echo::Echo>::new(seed))),
+        "kafka" => Some(Box::new(NodeHost::<challenges::kafka::Kafka>::new(seed))),
         _ => None,
     }
 }
