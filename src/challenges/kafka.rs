@@ -469,3 +469,230 @@ impl Node for Kafka {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::NodeHost;
+    use serde_json::json;
+
+    /// A small cluster of hosts; node messages wait in `wire` until
+    /// delivered by hand.
+    struct Cluster {
+        hosts: Vec<NodeHost<Kafka>>,
+        wire: Vec<Value>,
+        now: Duration,
+        next_id: u64,
+    }
+
+    impl Cluster {
+        fn new(n: usize) -> Self {
+            let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
+            let mut hosts = Vec::new();
+            for (i, id) in ids.iter().enumerate() {
+                let mut h = NodeHost::<Kafka>::new(i as u64);
+                let init = json!({"src": "c0", "dest": id, "body":
+                    {"type": "init", "msg_id": 1, "node_id": id, "node_ids": ids}});
+                h.handle_line(init.to_string().as_bytes(), Duration::ZERO);
+                h.output().clear();
+                hosts.push(h);
+            }
+            Cluster {
+                hosts,
+                wire: Vec::new(),
+                now: Duration::ZERO,
+                next_id: 1,
+            }
+        }
+
+        /// Send a client request to node `i`; returns the reply body.
+        fn ask(&mut self, i: usize, mut body: Value) -> Value {
+            self.next_id += 1;
+            body["msg_id"] = json!(self.next_id);
+            let line = json!({"src": "c9", "dest": format!("n{i}"), "body": body});
+            self.hosts[i].handle_line(line.to_string().as_bytes(), self.now);
+            let mut reply = Value::Null;
+            for m in self.drain(i) {
+                if m["dest"] == "c9" {
+                    reply = m["body"].clone();
+                } else {
+                    self.wire.push(m);
+                }
+            }
+            reply
+        }
+
+        fn drain(&mut self, i: usize) -> Vec<Value> {
+            let out = std::mem::take(self.hosts[i].output());
+            out.split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| serde_json::from_slice(l).unwrap())
+                .collect()
+        }
+
+        /// Advance time by one tick; replicate messages go on the wire.
+        fn tick(&mut self) {
+            self.now += TICK;
+            for i in 0..self.hosts.len() {
+                self.hosts[i].tick(self.now);
+                let out = self.drain(i);
+                self.wire.extend(out);
+            }
+        }
+
+        /// Deliver the wire's messages from `src` (all of them if None).
+        fn deliver(&mut self, src: Option<&str>) {
+            let (now, keep): (Vec<Value>, Vec<Value>) = std::mem::take(&mut self.wire)
+                .into_iter()
+                .partition(|m| src.is_none_or(|s| m["src"] == s));
+            self.wire = keep;
+            for m in now {
+                let dest: usize = m["dest"].as_str().unwrap()[1..].parse().unwrap();
+                self.hosts[dest].handle_line(m.to_string().as_bytes(), self.now);
+                let out = self.drain(dest);
+                self.wire.extend(out);
+            }
+        }
+
+        fn poll(&mut self, i: usize, key: &str) -> Value {
+            let r = self.ask(i, json!({"type": "poll", "offsets": {key: 0}}));
+            r["msgs"].get(key).cloned().unwrap_or(json!([]))
+        }
+    }
+
+    fn send(c: &mut Cluster, i: usize, key: &str, msg: i64) -> u64 {
+        let r = c.ask(i, json!({"type": "send", "key": key, "msg": msg}));
+        assert_eq!(r["type"], "send_ok", "{r}");
+        r["offset"].as_u64().unwrap()
+    }
+
+    #[test]
+    fn one_node_shows_its_messages_at_once() {
+        let mut c = Cluster::new(1);
+        assert_eq!(send(&mut c, 0, "a", 10), 1);
+        assert_eq!(send(&mut c, 0, "a", 11), 2);
+        assert_eq!(send(&mut c, 0, "b", 12), 3);
+        assert_eq!(c.poll(0, "a"), json!([[1, 10], [2, 11]]));
+        let r = c.ask(0, json!({"type": "poll", "offsets": {"a": 2, "zz": 0}}));
+        assert_eq!(r["msgs"], json!({"a": [[2, 11]]}));
+        c.tick();
+        assert!(c.wire.is_empty(), "a lone node sends nothing");
+    }
+
+    #[test]
+    fn a_message_shows_only_once_no_node_can_precede_it() {
+        let mut c = Cluster::new(2);
+        // n1 stamps clock 1: offset 1·2 + 1 = 3.
+        assert_eq!(send(&mut c, 1, "k", 7), 3);
+        // Neither node shows it yet: n0 has not heard of it, and n1 does not
+        // know whether n0 stamped offset 2.
+        assert_eq!(c.poll(0, "k"), json!([]));
+        assert_eq!(c.poll(1, "k"), json!([]));
+        c.tick();
+        c.deliver(Some("n1"));
+        // n0 now holds n1's clock 1 and raised its own to 1: anything it
+        // stamps from now on is ≥ 4.
+        assert_eq!(c.poll(0, "k"), json!([[3, 7]]));
+        assert_eq!(c.poll(1, "k"), json!([]));
+        c.tick();
+        c.deliver(Some("n0"));
+        assert_eq!(c.poll(1, "k"), json!([[3, 7]]));
+        // n0's next offset lands after it.
+        assert_eq!(send(&mut c, 0, "k", 8), 4);
+        c.tick();
+        c.deliver(None);
+        c.tick();
+        c.deliver(None);
+        assert_eq!(c.poll(0, "k"), json!([[3, 7], [4, 8]]));
+        assert_eq!(c.poll(1, "k"), json!([[3, 7], [4, 8]]));
+        // Quiet once both sides have said everything.
+        c.tick();
+        c.deliver(None);
+        c.tick();
+        assert!(c.wire.is_empty(), "{:?}", c.wire);
+    }
+
+    #[test]
+    fn lost_replays_and_reordered_batches_change_nothing() {
+        let mut c = Cluster::new(2);
+        send(&mut c, 0, "k", 1);
+        c.tick();
+        let first = c.wire.clone();
+        c.wire.clear(); // lost in a partition
+        send(&mut c, 0, "k", 2);
+        c.tick(); // re-sent: both messages
+        let second = c.wire.clone();
+        assert_eq!(second[0]["body"]["events"].as_array().unwrap().len(), 2);
+        c.deliver(None);
+        // The stale batch arrives late, then a replay of the new one.
+        c.wire = first;
+        c.deliver(None);
+        c.wire = second;
+        c.deliver(None);
+        c.tick();
+        c.deliver(None);
+        c.tick();
+        c.deliver(None);
+        assert_eq!(c.poll(1, "k"), json!([[2, 1], [4, 2]]));
+        assert_eq!(c.poll(0, "k"), json!([[2, 1], [4, 2]]));
+        // Acknowledged events are dropped from the re-send buffer.
+        assert!(c.hosts[0].node().unwrap().events.is_empty());
+    }
+
+    #[test]
+    fn a_batch_with_a_hole_is_refused() {
+        let mut c = Cluster::new(2);
+        let hole = json!({"src": "n1", "dest": "n0", "body": {"type": "replicate",
+            "base": 5, "upto": 6, "clock": 9, "ack": 0,
+            "events": [{"t": "append", "e": [9, "k", 1]}]}});
+        c.hosts[0].handle_line(hole.to_string().as_bytes(), c.now);
+        let bad_len = json!({"src": "n1", "dest": "n0", "body": {"type": "replicate",
+            "base": 0, "upto": 3, "clock": 9, "ack": 0, "events": []}});
+        c.hosts[0].handle_line(bad_len.to_string().as_bytes(), c.now);
+        let n0 = c.hosts[0].node().unwrap();
+        assert_eq!((n0.peers[0].have, n0.peers[0].clock, n0.clock), (0, 0, 0));
+        assert_eq!(c.poll(0, "k"), json!([]));
+    }
+
+    #[test]
+    fn committed_offsets_are_kept_at_their_maximum_and_replicated() {
+        let mut c = Cluster::new(2);
+        let ok = c.ask(
+            0,
+            json!({"type": "commit_offsets", "offsets": {"a": 5, "b": 2}}),
+        );
+        assert_eq!(ok["type"], "commit_offsets_ok");
+        c.ask(0, json!({"type": "commit_offsets", "offsets": {"a": 3}}));
+        let r = c.ask(
+            0,
+            json!({"type": "list_committed_offsets", "keys": ["a", "b", "c"]}),
+        );
+        assert_eq!(r["offsets"], json!({"a": 5, "b": 2}));
+        c.tick();
+        c.deliver(None);
+        let r = c.ask(1, json!({"type": "list_committed_offsets", "keys": ["a"]}));
+        assert_eq!(r["offsets"], json!({"a": 5}));
+    }
+
+    #[test]
+    fn bad_requests_get_errors_not_panics() {
+        let mut c = Cluster::new(2);
+        let r = c.ask(0, json!({"type": "send", "msg": 1}));
+        assert_eq!(
+            (r["type"].as_str(), r["code"].as_u64()),
+            (Some("error"), Some(12))
+        );
+        let r = c.ask(0, json!({"type": "poll", "offsets": {"k": -1}}));
+        assert_eq!(r["code"], 12);
+        let r = c.ask(0, json!({"type": "frobnicate"}));
+        assert_eq!(r["code"], 10);
+        let r = c.ask(0, json!({"type": "send_ok", "offset": 1}));
+        assert_eq!(r["code"], 10);
+        // A replicate from a stranger is ignored.
+        let stray = json!({"src": "n7", "dest": "n0", "body": {"type": "replicate",
+            "base": 0, "upto": 1, "clock": 1, "ack": 0,
+            "events": [{"t": "append", "e": [1, "k", 1]}]}});
+        c.hosts[0].handle_line(stray.to_string().as_bytes(), c.now);
+        assert_eq!(c.poll(0, "k"), json!([]));
+    }
+}
