@@ -352,11 +352,13 @@ impl Workload for Kafka {
             }
             FinalStage::Assign => {
                 w.stage = FinalStage::Poll { slept: true };
-                let keys: Vec<&String> = self
+                // Maelstrom's keys are integers until sent: numeric order.
+                let mut keys: Vec<&String> = self
                     .final_targets
                     .as_ref()
                     .map(|t| t.keys().collect())
                     .unwrap_or_default();
+                keys.sort_by_key(|k| (k.parse::<u64>().unwrap_or(u64::MAX), k.as_str()));
                 FinalStep::Op(final_op("assign", json!(keys)))
             }
             FinalStage::Poll { slept: false } => {
@@ -810,6 +812,10 @@ mod tests {
         let c = ctx(&opts, 0, 30.0);
         let send = Invocation::new("send", json!([["send", "1", 1]]));
         w.on_complete(&c, &send, &Completion::ok(json!([["send", "1", [4, 1]]])));
+        let other = Invocation::new("send", json!([["send", "10", 1]]));
+        w.on_complete(&c, &other, &Completion::ok(json!([["send", "10", [0, 1]]])));
+        let two = Invocation::new("send", json!([["send", "2", 1]]));
+        w.on_complete(&c, &two, &Completion::ok(json!([["send", "2", [0, 1]]])));
         let mut rng = StdRng::seed_from_u64(3);
         let FinalStep::Op(crash) = w.final_step(&c, &mut rng) else {
             panic!("crash first")
@@ -818,7 +824,7 @@ mod tests {
         let FinalStep::Op(assign) = w.final_step(&c, &mut rng) else {
             panic!("then assign")
         };
-        assert_eq!(assign.value, json!(["1"]));
+        assert_eq!(assign.value, json!(["1", "2", "10"]));
         let FinalStep::Op(poll) = w.final_step(&c, &mut rng) else {
             panic!("then poll")
         };
@@ -833,11 +839,8 @@ mod tests {
         };
         assert!(d < Duration::from_millis(400));
         assert!(matches!(w.final_step(&c, &mut rng), FinalStep::Op(_)));
-        w.on_complete(
-            &c,
-            &poll,
-            &Completion::ok(json!([["poll", {"1": [[4, 1]]}]])),
-        );
+        let caught_up = json!([["poll", {"1": [[4, 1]], "2": [[0, 1]], "10": [[0, 1]]}]]);
+        w.on_complete(&c, &poll, &Completion::ok(caught_up));
         assert_eq!(w.final_step(&c, &mut rng), FinalStep::Done);
         // Another worker still has to catch up by itself.
         let c1 = ctx(&opts, 1, 30.0);
