@@ -45,8 +45,10 @@
 //! position to the operation invoked there), which keeps the graph linear in
 //! the history. Strongly connected components with two or more operations
 //! are cycles; one cycle per component is reported, as `G1c-realtime` if it
-//! uses a real-time edge, else `G1c`. `info` operations never complete, so
-//! they have no outgoing real-time edges. G-single, G2 and the `-process`
+//! uses a real-time edge, else `G1c`. As in Elle's real-time graph, only
+//! `ok` operations have outgoing real-time edges (`info` ones may complete
+//! at any time, `fail` ones did not happen); edges go into every operation
+//! invoked later, whatever its outcome. G-single, G2 and the `-process`
 //! variants need read→write edges, which this graph never has.
 //!
 //! # Differences from Jepsen 0.3.7 (Maelstrom 0.2.4+), where 0.2.3 is followed
@@ -1334,6 +1336,37 @@ mod tests {
         let c = &r["G1c-realtime"]["errs"][0];
         assert_eq!(c["steps"].as_array().unwrap().len(), 2);
         assert_eq!(r["valid?"], false);
+    }
+
+    #[test]
+    fn concurrent_reads_are_not_cycles() {
+        // The send of 5 begins before the poll ends: no real-time order.
+        let mut h = H::default();
+        h.send(1, "k", 0, 1)
+            .entry(0, OpType::Invoke, "poll", json!([["poll"]]))
+            .entry(1, OpType::Invoke, "send", json!([["send", "k", 5]]))
+            .entry(
+                0,
+                OpType::Ok,
+                "poll",
+                json!([["poll", {"k": [[0, 1], [1, 5]]}]]),
+            )
+            .entry(1, OpType::Ok, "send", json!([["send", "k", [1, 5]]]));
+        assert_eq!(h.check()["valid?"], true);
+        // The same read with the send begun after the poll ended is one.
+        let mut h = H::default();
+        h.send(1, "k", 0, 1)
+            .entry(0, OpType::Invoke, "poll", json!([["poll"]]))
+            .entry(
+                0,
+                OpType::Ok,
+                "poll",
+                json!([["poll", {"k": [[0, 1], [1, 5]]}]]),
+            )
+            .entry(1, OpType::Invoke, "send", json!([["send", "k", 5]]))
+            .entry(1, OpType::Info, "send", json!([["send", "k", 5]]));
+        let r = h.check();
+        assert_eq!(types(&r), vec!["G1c-realtime".to_string()], "{r:#}");
     }
 
     #[test]
