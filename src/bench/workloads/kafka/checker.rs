@@ -1393,6 +1393,31 @@ mod tests {
     }
 
     #[test]
+    fn int_nonmonotonic_send_is_not_allowed() {
+        let mut h = H::default();
+        h.entry(
+            2,
+            OpType::Invoke,
+            "send",
+            json!([["send", "k", 2], ["send", "k", 1]]),
+        )
+        .entry(
+            2,
+            OpType::Ok,
+            "send",
+            json!([["send", "k", [1, 2]], ["send", "k", [0, 1]]]),
+        )
+        .poll(0, "k", json!([[0, 1], [1, 2]]));
+        let r = h.check();
+        assert_eq!(
+            types(&r),
+            vec!["int-nonmonotonic-send".to_string()],
+            "{r:#}"
+        );
+        assert_eq!(r["valid?"], false);
+    }
+
+    #[test]
     fn phantom_reads_make_the_verdict_unknown() {
         let mut h = clean();
         h.poll(3, "k", json!([[0, 1], [2, 2], [4, 3], [6, 42]]));
