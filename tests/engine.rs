@@ -191,3 +191,111 @@ fn rate_zero_means_no_client_ops_and_same_seed_same_history() {
     .unwrap();
     assert_eq!(a.history.to_jsonl(), b.history.to_jsonl());
 }
+
+/// Every workload that has both a bench workload and an in-process handler
+/// replays byte for byte from its seed, with latency and partitions on.
+#[test]
+fn every_in_process_workload_replays_byte_for_byte() {
+    let mut checked = Vec::new();
+    for w in glomers::bench::workloads::NAMES {
+        let mut o = opts(5);
+        o.workload = w.to_string();
+        o.time_limit = 3.0;
+        o.rate = 100.0;
+        o.nemesis_interval = 1.0;
+        o.recovery_wait = 1.0;
+        if glomers::bench::inprocess::host_for(w, 0).is_none()
+            || glomers::bench::workloads::make(w, &o).is_err()
+        {
+            continue;
+        }
+        let mut files = Vec::new();
+        for i in 0..2 {
+            let store =
+                std::env::temp_dir().join(format!("glomers-det-{}-{w}-{i}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&store);
+            o.store = store.clone();
+            let cfg = EngineConfig {
+                verbose: false,
+                ..EngineConfig::default()
+            };
+            glomers::bench::engine::run(&o, &cfg).expect("run");
+            let h = std::fs::read(store.join("latest/history.jsonl")).unwrap();
+            let m = std::fs::read(store.join("latest/messages.jsonl")).unwrap();
+            let _ = std::fs::remove_dir_all(&store);
+            files.push((h, m));
+        }
+        assert!(files[0].0 == files[1].0, "{w}: history.jsonl differs");
+        assert!(files[0].1 == files[1].1, "{w}: messages.jsonl differs");
+        checked.push(*w);
+    }
+    assert!(checked.contains(&"echo"), "{checked:?}");
+}
+
+/// FinalEcho with a setup request per node.
+struct SetupEcho {
+    request: Value,
+}
+
+impl Workload for SetupEcho {
+    fn name(&self) -> &'static str {
+        "echo"
+    }
+    fn setup_request(&mut self, node: &str, _opts: &TestOpts) -> Option<Value> {
+        let mut r = self.request.clone();
+        r["node"] = json!(node);
+        Some(r)
+    }
+    fn next_op(&mut self, _ctx: &GenCtx<'_>, _rng: &mut StdRng) -> Option<Invocation> {
+        Some(Invocation::new("echo", json!("x")))
+    }
+    fn new_client(&self, _ctx: &GenCtx<'_>) -> Box<dyn WorkloadClient> {
+        Box::new(Client)
+    }
+    fn check(&self, _history: &History, _opts: &TestOpts) -> Value {
+        json!({"valid?": true})
+    }
+}
+
+#[test]
+fn setup_requests_come_from_setup_clients_and_errors_abort() {
+    let mut o = opts(3);
+    o.nemesis_partition = false;
+    o.time_limit = 2.0;
+    let store = std::env::temp_dir().join(format!("glomers-setup-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&store);
+    o.store = store.clone();
+    let cfg = EngineConfig {
+        verbose: false,
+        ..EngineConfig::default()
+    };
+    // The echo handler answers an echo setup request: the test proceeds.
+    let wl = Box::new(SetupEcho {
+        request: json!({"type": "echo", "echo": "setup"}),
+    });
+    let out = run_with(&o, &cfg, wl, Vec::new()).expect("run");
+    assert_eq!(out.results["valid?"], true);
+    let journal = std::fs::read_to_string(store.join("latest/messages.jsonl")).unwrap();
+    let first_line = |needle: &str| journal.lines().position(|l| l.contains(needle));
+    // Init clients c0..c2, setup clients c3..c5 (each to its own node),
+    // worker clients from c6 on, and every setup before any op.
+    for (c, n) in [("c3", "n0"), ("c4", "n1"), ("c5", "n2")] {
+        let l = first_line(&format!("\"src\":\"{c}\",\"dest\":\"{n}\"")).expect(c);
+        assert!(journal
+            .lines()
+            .nth(l)
+            .unwrap()
+            .contains("\"echo\":\"setup\""));
+        assert!(l < first_line("\"echo\":\"x\"").unwrap());
+    }
+    assert!(first_line("\"src\":\"c6\"").is_some());
+    let _ = std::fs::remove_dir_all(&store);
+    // The echo handler rejects an unknown type with error 10: abort.
+    let wl = Box::new(SetupEcho {
+        request: json!({"type": "topology"}),
+    });
+    let quiet_cfg = quiet();
+    let err = run_with(&o, &quiet_cfg, wl, Vec::new()).expect_err("setup error aborts");
+    assert_eq!(err.exit_code(), 255);
+    assert!(err.to_string().contains("setup failed: node n"), "{err}");
+}
