@@ -1,5 +1,4 @@
-//! Maelstrom `kafka` node: placeholder while its challenge is being written.
-fn main() {
-    eprintln!("kafka: not implemented yet");
-    std::process::exit(1);
+//! Maelstrom `kafka` node (Fly.io challenges 5a, 5b and 5c).
+fn main() -> anyhow::Result<()> {
+    glomers::runtime::run::<glomers::challenges::kafka::Kafka>()
 }

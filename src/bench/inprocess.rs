@@ -22,6 +22,7 @@ pub fn host_for(workload: &str, seed: u64) -> Option<Box<dyn AnyHost>> {
         "unique-ids" => Some(Box::new(
             NodeHost::<challenges::unique_ids::UniqueIds>::new(seed),
         )),
+        "kafka" => Some(Box::new(NodeHost::<challenges::kafka::Kafka>::new(seed))),
         _ => None,
     }
 }
