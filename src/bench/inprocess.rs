@@ -19,6 +19,9 @@ use std::time::Duration;
 pub fn host_for(workload: &str, seed: u64) -> Option<Box<dyn AnyHost>> {
     match workload {
         "echo" => Some(Box::new(NodeHost::<challenges::echo::Echo>::new(seed))),
+        "g-counter" | "pn-counter" => Some(Box::new(
+            NodeHost::<challenges::g_counter::GCounter>::new(seed),
+        )),
         _ => None,
     }
 }
