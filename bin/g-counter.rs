@@ -1,5 +1,5 @@
-//! Maelstrom `g-counter` node: placeholder while its challenge is being written.
-fn main() {
-    eprintln!("g-counter: not implemented yet");
-    std::process::exit(1);
+//! Maelstrom `g-counter` node (Fly.io challenge 4): a grow-only counter on
+//! `seq-kv`. The same node also serves `pn-counter`.
+fn main() -> anyhow::Result<()> {
+    glomers::runtime::run::<glomers::challenges::g_counter::GCounter>()
 }

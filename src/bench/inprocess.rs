@@ -23,6 +23,9 @@ pub fn host_for(workload: &str, seed: u64) -> Option<Box<dyn AnyHost>> {
             NodeHost::<challenges::unique_ids::UniqueIds>::new(seed),
         )),
         "kafka" => Some(Box::new(NodeHost::<challenges::kafka::Kafka>::new(seed))),
+        "g-counter" | "pn-counter" => Some(Box::new(
+            NodeHost::<challenges::g_counter::GCounter>::new(seed),
+        )),
         _ => None,
     }
 }
