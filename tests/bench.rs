@@ -439,7 +439,7 @@ fn services_get_latency_both_ways_and_reply_in_reply_to() {
     let mut opts = glomers::bench::opts::TestOpts::with_nodes(1);
     opts.workload = "echo".into();
     opts.bin = Some(fixture("echo_via_service.py").into());
-    opts.time_limit = 1.5;
+    opts.time_limit = 3.0;
     opts.rate = 5.0;
     opts.latency = 50;
     opts.seed = 11;
