@@ -8,7 +8,9 @@
 //! - [`workloads`]: the workloads, by `-w` name.
 //! - [`services`]: lin-kv, seq-kv, lww-kv, lin-tso.
 //! - [`check`]: validity and quantiles shared by checkers.
+//! - [`elle`]: Elle's rw-register checker (txn-rw-register).
 pub mod check;
+pub mod elle;
 pub mod history;
 pub mod opts;
 pub mod services;
