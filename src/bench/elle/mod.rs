@@ -65,6 +65,14 @@
 //!   says `G-single-item`. We follow 0.2.x names. For read-uncommitted and
 //!   read-committed the verdicts agree: a cycle the probes find is also
 //!   reported by 0.1.6 as a concrete (or fallback) cycle of the same class.
+//! - An edge that is both `ww` and `wr` (the usual case: a transaction read
+//!   a value and overwrote it) counts as `ww` here, as `wr` in Elle (whose
+//!   explainer tries `wr` first). So a write cycle that Elle names `G1c`
+//!   is `G0` here. Verdicts under read-uncommitted and read-committed still
+//!   agree with Elle 0.2.x, which catches the cycle under read-uncommitted
+//!   through `PL-1-cycle-exists`; Elle 0.1.6 (Maelstrom 0.2.3) has no such
+//!   probe and passes it under read-uncommitted (Maelstrom issue #56). There
+//!   we are stricter, as the bench's rules require.
 //! - Anomaly entries are `{type, ops, explanation, detail}` maps (indices of
 //!   the transactions involved, a human explanation, and Elle's fields such
 //!   as `op`, `mop`, `writer` under `detail`) rather than Elle's bare maps.
