@@ -276,7 +276,11 @@ fn a_long_history_checks_quickly() {
     let t = std::time::Instant::now();
     let r = check(&h, "read-committed");
     assert_eq!(r["valid?"], true, "{r}");
-    assert!(t.elapsed().as_secs_f64() < 5.0, "took {:?}", t.elapsed());
+    // A debug build on two shared cores (with other tests running) is ~10×
+    // slower than release, where this takes well under a second; the bounds
+    // catch a quadratic search, not noise.
+    let bound = if cfg!(debug_assertions) { 30.0 } else { 3.0 };
+    assert!(t.elapsed().as_secs_f64() < bound, "took {:?}", t.elapsed());
 }
 
 // ---------------------------------------------------------------------------
