@@ -1,7 +1,7 @@
 //! The rw-register checker (src/bench/elle) on hand-built histories, one per
 //! anomaly, and against an independent oracle on random small histories.
 
-use glomers::bench::elle::check_rw_register;
+use glomers::bench::elle::{check_rw_register, check_with_timeout};
 use glomers::bench::history::{History, Op, OpType, Process};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -156,6 +156,27 @@ fn g1c_circular_information_flow() {
     assert_eq!(case["ops"].as_array().unwrap().len(), 3, "{case}");
     // Read uncommitted does not prohibit G1c.
     assert_eq!(check(&h, "read-uncommitted")["valid?"], true);
+}
+
+#[test]
+fn a_timed_out_search_still_fails_and_is_counted() {
+    // The G1c history again, with no time at all for the cycle search:
+    // Maelstrom drops cycle-search-timeout, but the fallback cycle (or the
+    // PL-2-cycle-exists probe) still makes read committed fail.
+    let mut h = H::default();
+    h.t(0, Invoke, json!([["w", 1, 1], ["r", 2, null]]))
+        .t(1, Invoke, json!([["w", 2, 1], ["r", 1, null]]))
+        .t(0, Okay, json!([["w", 1, 1], ["r", 2, 1]]))
+        .t(1, Okay, json!([["w", 2, 1], ["r", 1, 1]]));
+    let r = check_with_timeout(&h.0, &["read-committed".into()], std::time::Duration::ZERO);
+    assert_eq!(r["valid?"], false, "{r}");
+    assert!(r["cycle-search-timeouts"].as_u64().unwrap() >= 1, "{r}");
+    let t = types(&r);
+    assert!(!t.contains(&"cycle-search-timeout".to_string()), "{r}");
+    assert!(
+        t.iter().any(|t| t == "G1c" || t == "PL-2-cycle-exists"),
+        "{r}"
+    );
 }
 
 #[test]
