@@ -123,7 +123,9 @@ fn g1b_intermediate_read() {
 #[test]
 fn g0_write_cycle() {
     // T0 writes x=1, then reads y=2 and writes y=1; T1 reads x=1, writes x=2
-    // and y=2: ww both ways (x: 1 → 2, y: 2 → 1).
+    // and y=2: ww both ways (x: 1 → 2, y: 2 → 1). Each ww edge is also a
+    // wr edge; Elle would name this cycle G1c and fail read-uncommitted
+    // through PL-1-cycle-exists (see src/bench/elle, deviations).
     let mut h = H::default();
     h.t(0, Invoke, json!([["w", 1, 1], ["r", 2, null], ["w", 2, 1]]))
         .t(1, Invoke, json!([["r", 1, null], ["w", 1, 2], ["w", 2, 2]]))
