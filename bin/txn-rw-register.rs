@@ -1,5 +1,5 @@
-//! Maelstrom `txn-rw-register` node: placeholder while its challenge is being written.
-fn main() {
-    eprintln!("txn-rw-register: not implemented yet");
-    std::process::exit(1);
+//! Maelstrom `txn-rw-register` node (Fly.io challenges 6a–6c): totally
+//! available, read-committed transactions.
+fn main() -> anyhow::Result<()> {
+    glomers::runtime::run::<glomers::challenges::txn_rw_register::TxnRwRegister>()
 }

@@ -26,6 +26,9 @@ pub fn host_for(workload: &str, seed: u64) -> Option<Box<dyn AnyHost>> {
         "g-counter" | "pn-counter" => Some(Box::new(
             NodeHost::<challenges::g_counter::GCounter>::new(seed),
         )),
+        "txn-rw-register" => Some(Box::new(NodeHost::<
+            challenges::txn_rw_register::TxnRwRegister,
+        >::new(seed))),
         _ => None,
     }
 }

@@ -27,9 +27,11 @@
 //! 3. `glomers challenge <id>` then runs the Fly.io page's command from
 //!    `scripts/challenges.tsv`; [`engine::run_with`] runs a custom workload
 //!    from a test.
+//! - [`elle`]: Elle's rw-register checker (txn-rw-register).
 pub mod backend;
 pub mod check;
 pub mod cli;
+pub mod elle;
 pub mod engine;
 pub mod history;
 pub mod inprocess;

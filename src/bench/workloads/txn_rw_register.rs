@@ -1,8 +1,322 @@
-//! Placeholder: this workload is being written.
+//! The `txn-rw-register` workload (../../../shared/maelstrom-spec.md §5.6).
+//!
+//! **Generator** (Elle's write/read transaction stream, shared by every
+//! worker): each transaction has 1…`--max-txn-length` micro-ops, each a read
+//! or a write with equal probability, on a key drawn from an active pool of
+//! `--key-count` keys (default 10) with Elle's exponential distribution
+//! (base 2). Write values count up per key from 1; a key that has had
+//! `--max-writes-per-key` writes is retired and replaced in the pool by one
+//! more than the pool's largest key, so every write is unique per key.
+//!
+//! **Client** (reusable across processes): one `txn` RPC per transaction.
+//! The reply must be `txn_ok` with exactly the requested micro-ops, in order,
+//! each a triple: same function, same key, writes echoed unchanged, reads
+//! filled in. Anything else is a *malformed response*: the operation becomes
+//! indeterminate (`info`, Maelstrom's `malformed-rpc-response`) and the
+//! checker counts them loudly under `malformed-responses`. This is stricter
+//! than Maelstrom, whose schema checks each element's shape but not that it
+//! matches the request. Errors map as Maelstrom's `with-errors` with no
+//! idempotent functions: timeouts and indefinite codes → `info`, definite
+//! codes (11, 14, 30, …) → `fail`.
+//!
+//! **Checker**: [`crate::bench::elle::check_rw_register`] over the history,
+//! with `--consistency-models`. The history value of a transaction is its
+//! list of `["r", k, v]` / `["w", k, v]` triples. No final phase.
+
+use crate::bench::elle;
+use crate::bench::history::{History, OpType};
 use crate::bench::opts::TestOpts;
-use crate::bench::workload::Workload;
+use crate::bench::workload::{
+    check_closed_body, malformed_reply, map_failure, ClientStep, Completion, GenCtx, Invocation,
+    RpcOutcome, Workload, WorkloadClient,
+};
+use rand::rngs::StdRng;
+use rand::Rng;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// Elle's default key pool for the exponential distribution.
+const DEFAULT_KEY_COUNT: usize = 10;
+/// Base of the exponential key distribution.
+const KEY_DIST_BASE: f64 = 2.0;
+/// The error tag the client puts on malformed replies.
+const MALFORMED: &str = "malformed-rpc-response";
+
+/// The generator's state: the active keys and each key's next write value.
+#[derive(Debug, Clone)]
+pub struct TxnGen {
+    /// Keys that may be chosen now, in pool order.
+    active: Vec<u64>,
+    /// Next value to write per key (absent = 1).
+    next_value: HashMap<u64, u64>,
+    /// Longest transaction.
+    max_len: usize,
+    /// Writes per key before it is retired.
+    max_writes: u64,
+}
+
+impl TxnGen {
+    /// A generator for `key_count` keys, transactions of 1…`max_len`
+    /// micro-ops and `max_writes` writes per key.
+    pub fn new(key_count: usize, max_len: usize, max_writes: usize) -> Self {
+        TxnGen {
+            active: (0..key_count.max(1) as u64).collect(),
+            next_value: HashMap::new(),
+            max_len: max_len.max(1),
+            max_writes: max_writes.max(1) as u64,
+        }
+    }
+
+    /// Elle's exponential key index: key `i` of the pool is `2^i` times as
+    /// likely as key 0.
+    fn key_index(&self, rng: &mut StdRng) -> usize {
+        let n = self.active.len() as i32;
+        let scale = (KEY_DIST_BASE.powi(n) - 1.0) * KEY_DIST_BASE / (KEY_DIST_BASE - 1.0);
+        let x: f64 = rng.gen::<f64>() * scale;
+        let i = ((x + KEY_DIST_BASE).ln() / KEY_DIST_BASE.ln() - 1.0).floor();
+        (i.max(0.0) as usize).min(self.active.len() - 1)
+    }
+
+    /// The next transaction, as a list of micro-op triples (reads `null`).
+    pub fn next_txn(&mut self, rng: &mut StdRng) -> Value {
+        let len = rng.gen_range(1..=self.max_len);
+        let mut txn = Vec::with_capacity(len);
+        while txn.len() < len {
+            let write = rng.gen_bool(0.5);
+            let ki = self.key_index(rng);
+            let k = self.active[ki];
+            if !write {
+                txn.push(json!(["r", k, null]));
+                continue;
+            }
+            let v = self.next_value.get(&k).copied().unwrap_or(1);
+            if v > self.max_writes {
+                // Retire the key; the draw is repeated with the new pool.
+                let fresh = self.active.iter().copied().max().unwrap_or(0) + 1;
+                self.active[ki] = fresh;
+                continue;
+            }
+            self.next_value.insert(k, v + 1);
+            txn.push(json!(["w", k, v]));
+        }
+        Value::Array(txn)
+    }
+}
+
+/// Check a `txn_ok` body against the request: same micro-ops in the same
+/// order, each a triple, writes unchanged. Returns the completed txn.
+pub fn validate_reply(request: &Value, body: &Value) -> Result<Value, String> {
+    check_closed_body(body, "txn_ok", &["txn"])?;
+    let Some(got) = body.get("txn").and_then(Value::as_array) else {
+        return Err("txn is missing or not a list".into());
+    };
+    let want = request.as_array().map(Vec::as_slice).unwrap_or_default();
+    if got.len() != want.len() {
+        return Err(format!(
+            "txn has {} micro-ops, the request had {}",
+            got.len(),
+            want.len()
+        ));
+    }
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let Some([gf, gk, gv]) = g.as_array().map(Vec::as_slice) else {
+            return Err(format!("micro-op {i} ({g}) is not a triple"));
+        };
+        let Some([wf, wk, wv]) = w.as_array().map(Vec::as_slice) else {
+            return Err(format!("request micro-op {i} is not a triple"));
+        };
+        if gf != wf || gk != wk {
+            return Err(format!("micro-op {i} is {g}, the request had {w}"));
+        }
+        if wf == "w" && gv != wv {
+            return Err(format!("write {i} came back as {g}, the request had {w}"));
+        }
+    }
+    Ok(Value::Array(got.clone()))
+}
+
+/// The client: one `txn` RPC per operation; no state between operations.
+#[derive(Debug, Default)]
+pub struct TxnClient;
+
+impl WorkloadClient for TxnClient {
+    fn invoke(&mut self, inv: &Invocation) -> ClientStep {
+        ClientStep::Call(json!({"type": "txn", "txn": inv.value}))
+    }
+
+    fn on_reply(&mut self, inv: &Invocation, outcome: RpcOutcome) -> ClientStep {
+        ClientStep::Done(match outcome {
+            Ok(body) => match validate_reply(&inv.value, &body) {
+                Ok(txn) => Completion::ok(txn),
+                Err(why) => malformed_reply(&inv.value, &body, &why),
+            },
+            Err(failure) => map_failure(&inv.f, &[], &inv.value, &failure),
+        })
+    }
+}
+
+/// The workload: the shared generator plus the checker's options.
+#[derive(Debug)]
+pub struct TxnRwRegister {
+    /// Elle's transaction stream, shared by all workers.
+    generator: TxnGen,
+}
 
 /// The workload, configured by `opts`.
-pub fn new(_opts: &TestOpts) -> anyhow::Result<Box<dyn Workload>> {
-    anyhow::bail!("this workload is not implemented yet")
+pub fn new(opts: &TestOpts) -> anyhow::Result<Box<dyn Workload>> {
+    Ok(Box::new(TxnRwRegister {
+        generator: TxnGen::new(
+            opts.key_count.unwrap_or(DEFAULT_KEY_COUNT),
+            opts.max_txn_length,
+            opts.max_writes_per_key,
+        ),
+    }))
+}
+
+/// The completions the client marked malformed, and one example.
+fn malformed(history: &History) -> (usize, Option<Value>) {
+    let mut count = 0;
+    let mut example = None;
+    for op in &history.ops {
+        let tagged = op.kind == OpType::Info
+            && op
+                .error
+                .as_ref()
+                .and_then(|e| e.get(0))
+                .and_then(Value::as_str)
+                == Some(MALFORMED);
+        if tagged {
+            count += 1;
+            if example.is_none() {
+                example = serde_json::to_value(op).ok();
+            }
+        }
+    }
+    (count, example)
+}
+
+/// The checker alone: Elle's verdict plus the malformed-response count.
+pub fn check_history(history: &History, opts: &TestOpts) -> Value {
+    let mut result = elle::check_rw_register(history, &opts.consistency_models);
+    let (count, example) = malformed(history);
+    if let Value::Object(map) = &mut result {
+        map.insert("malformed-responses".into(), json!(count));
+        if let Some(ex) = example {
+            map.insert("malformed-response-example".into(), ex);
+        }
+    }
+    result
+}
+
+impl Workload for TxnRwRegister {
+    fn name(&self) -> &'static str {
+        "txn-rw-register"
+    }
+
+    fn reusable_client(&self) -> bool {
+        true
+    }
+
+    fn next_op(&mut self, _ctx: &GenCtx<'_>, rng: &mut StdRng) -> Option<Invocation> {
+        Some(Invocation::new("txn", self.generator.next_txn(rng)))
+    }
+
+    fn new_client(&self, _ctx: &GenCtx<'_>) -> Box<dyn WorkloadClient> {
+        Box::new(TxnClient)
+    }
+
+    fn check(&self, history: &History, opts: &TestOpts) -> Value {
+        check_history(history, opts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::workload::RpcFailure;
+    use rand::SeedableRng;
+    use std::collections::HashSet;
+
+    #[test]
+    fn generated_writes_are_unique_per_key_and_lengths_bounded() {
+        let mut g = TxnGen::new(3, 4, 5);
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut seen = HashSet::new();
+        let mut keys = HashSet::new();
+        for _ in 0..2000 {
+            let txn = g.next_txn(&mut rng);
+            let mops = txn.as_array().unwrap();
+            assert!((1..=4).contains(&mops.len()));
+            for m in mops {
+                let [f, k, v] = m.as_array().unwrap().as_slice() else {
+                    panic!("not a triple: {m}");
+                };
+                keys.insert(k.as_u64().unwrap());
+                if f == "w" {
+                    let v = v.as_u64().unwrap();
+                    assert!((1..=5).contains(&v), "{m}");
+                    assert!(seen.insert((k.as_u64().unwrap(), v)), "duplicate write {m}");
+                } else {
+                    assert!(v.is_null());
+                }
+            }
+        }
+        // Keys are retired and replaced as they fill up.
+        assert!(keys.len() > 3);
+    }
+
+    #[test]
+    fn exponential_keys_favour_later_pool_slots() {
+        let g = TxnGen::new(10, 1, 16);
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut counts = [0usize; 10];
+        for _ in 0..20000 {
+            counts[g.key_index(&mut rng)] += 1;
+        }
+        assert!(counts[9] > counts[8] && counts[8] > counts[5] && counts[5] > counts[0]);
+    }
+
+    #[test]
+    fn replies_must_echo_the_request() {
+        let req = json!([["r", 1, null], ["w", 2, 3]]);
+        let ok = json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["r", 1, 9], ["w", 2, 3]]});
+        assert_eq!(validate_reply(&req, &ok).unwrap(), ok["txn"]);
+        for bad in [
+            json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["r", 1, 9]]}),
+            json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["r", 1, 9], ["w", 2, 4]]}),
+            json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["w", 2, 3], ["r", 1, 9]]}),
+            json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["read", 1, 9], ["w", 2, 3]]}),
+            json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["r", 1], ["w", 2, 3]]}),
+            json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["r", 5, 9], ["w", 2, 3]]}),
+            json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["r", 1, 9], ["w", 2, 3]], "x": 1}),
+            json!({"type": "txn", "in_reply_to": 1, "txn": [["r", 1, 9], ["w", 2, 3]]}),
+        ] {
+            assert!(validate_reply(&req, &bad).is_err(), "accepted {bad}");
+        }
+    }
+
+    #[test]
+    fn client_maps_outcomes() {
+        let inv = Invocation::new("txn", json!([["w", 1, 1]]));
+        let mut c = TxnClient;
+        let ClientStep::Done(d) = c.on_reply(&inv, Err(RpcFailure::Timeout)) else {
+            panic!("expected done");
+        };
+        assert_eq!(d.kind, OpType::Info);
+        let abort = RpcFailure::Error {
+            code: 30,
+            text: "conflict".into(),
+            body: json!({}),
+        };
+        let ClientStep::Done(d) = c.on_reply(&inv, Err(abort)) else {
+            panic!("expected done");
+        };
+        assert_eq!(d.kind, OpType::Fail);
+        let bad = json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["w", 1, 2]]});
+        let ClientStep::Done(d) = c.on_reply(&inv, Ok(bad)) else {
+            panic!("expected done");
+        };
+        assert_eq!(d.kind, OpType::Info);
+        assert_eq!(d.error.unwrap()[0], MALFORMED);
+    }
 }

@@ -1,0 +1,147 @@
+//! txn-rw-register end to end: the real `glomers` binary against our node
+//! (a shortened 6c with partitions) and against deliberately broken python3
+//! nodes (tests/fixtures/txn_*.py), which must be judged invalid.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn store(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("glomers-txn-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn run(bin: &str, args: &[&str], store: &Path) -> (Output, Value) {
+    let o = Command::new(env!("CARGO_BIN_EXE_glomers"))
+        .args(["test", "-w", "txn-rw-register", "--bin", bin])
+        .args(args)
+        .arg("--store")
+        .arg(store)
+        .output()
+        .expect("run glomers");
+    let text = std::fs::read_to_string(store.join("latest/results.json")).unwrap_or_else(|e| {
+        panic!(
+            "no results.json ({e}); stderr: {}",
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    (
+        o,
+        serde_json::from_str(&text).expect("results.json is JSON"),
+    )
+}
+
+fn anomaly_types(r: &Value) -> Vec<String> {
+    r["workload"]["anomaly-types"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One single-node read-committed run of a fixture, short.
+fn broken(name: &str) -> (Output, Value) {
+    let s = store(name);
+    let args = [
+        "--node-count",
+        "1",
+        "--concurrency",
+        "2n",
+        "--time-limit",
+        "3",
+        "--rate",
+        "300",
+        "--consistency-models",
+        "read-committed",
+        "--seed",
+        "4",
+    ];
+    let out = run(&fixture(name), &args, &s);
+    let _ = std::fs::remove_dir_all(&s);
+    out
+}
+
+#[test]
+fn our_node_passes_a_shortened_6c_with_partitions() {
+    let s = store("ours");
+    let bin = env!("CARGO_BIN_EXE_txn-rw-register");
+    let args = [
+        "--node-count",
+        "2",
+        "--concurrency",
+        "2n",
+        "--time-limit",
+        "4",
+        "--rate",
+        "300",
+        "--consistency-models",
+        "read-committed",
+        "--availability",
+        "total",
+        "--nemesis",
+        "partition",
+        "--nemesis-interval",
+        "1",
+        "--seed",
+        "2",
+    ];
+    let (o, r) = run(bin, &args, &s);
+    assert_eq!(r["valid?"], true, "{r}");
+    assert_eq!(r["availability"]["ok-fraction"], 1.0);
+    assert_eq!(r["workload"]["malformed-responses"], 0);
+    assert!(
+        r["stats"]["ok-count"].as_u64().unwrap() > 300,
+        "{}",
+        r["stats"]
+    );
+    assert_eq!(o.status.code(), Some(0));
+    // The nemesis really ran.
+    let history = std::fs::read_to_string(s.join("latest/history.jsonl")).unwrap();
+    assert!(history.contains("start-partition"));
+    let _ = std::fs::remove_dir_all(&s);
+}
+
+#[test]
+fn visible_aborted_writes_fail_read_committed_as_g1a() {
+    let (o, r) = broken("txn_aborts_visible.py");
+    assert_eq!(r["workload"]["valid?"], false, "{}", r["workload"]);
+    assert!(
+        anomaly_types(&r).contains(&"G1a".to_string()),
+        "{}",
+        r["workload"]
+    );
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn visible_intermediate_writes_fail_read_committed_as_g1b() {
+    let (o, r) = broken("txn_intermediate_visible.py");
+    assert_eq!(r["workload"]["valid?"], false, "{}", r["workload"]);
+    assert!(
+        anomaly_types(&r).contains(&"G1b".to_string()),
+        "{}",
+        r["workload"]
+    );
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn reordered_replies_are_counted_as_malformed() {
+    let (_, r) = broken("txn_reorders_reply.py");
+    let malformed = r["workload"]["malformed-responses"].as_u64().unwrap();
+    assert!(malformed > 0, "{}", r["workload"]);
+    assert_eq!(r["stats"]["info-count"].as_u64().unwrap(), malformed);
+    assert!(r["workload"]["malformed-response-example"].is_object());
+}
