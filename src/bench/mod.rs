@@ -14,6 +14,7 @@
 //! - [`backend`]: node I/O; the process backend (one child per node).
 //! - [`inprocess`]: our handlers by workload name, on a virtual clock.
 //! - [`results`]: stats and availability checkers, result map, run directories.
+//! - [`elle`]: Elle's rw-register checker (txn-rw-register).
 //! - [`cli`]: the `glomers` command line (`test`, `challenge`, `sweep`).
 //!
 //! # Adding a workload
@@ -27,7 +28,6 @@
 //! 3. `glomers challenge <id>` then runs the Fly.io page's command from
 //!    `scripts/challenges.tsv`; [`engine::run_with`] runs a custom workload
 //!    from a test.
-//! - [`elle`]: Elle's rw-register checker (txn-rw-register).
 pub mod backend;
 pub mod check;
 pub mod cli;

@@ -748,7 +748,10 @@ mod tests {
         }
         let frac = |f: &str| counts.get(f).copied().unwrap_or(0) as f64 / n as f64;
         assert!((frac("send") - frac("poll")).abs() < 0.03, "{counts:?}");
-        assert!((frac("assign") - ASSIGN_PROBABILITY).abs() < 0.01, "{counts:?}");
+        assert!(
+            (frac("assign") - ASSIGN_PROBABILITY).abs() < 0.01,
+            "{counts:?}"
+        );
         // 20 s, 4 clients, one crash per client per ~30 s: about 2.7.
         assert!((1..=8).contains(&crashes), "{crashes}");
         // Values count 1, 2, … per key, at most 16 of them.
