@@ -1015,8 +1015,11 @@ impl<'a> Engine<'a> {
 
     // ---- nemesis -------------------------------------------------------
 
+    /// Record a nemesis operation as Jepsen does: two `info` entries, the
+    /// first with the request, the second with what was done.
     fn record_nemesis(&mut self, f: &str, invoke: Value, info: Value) {
-        for (kind, value) in [(OpType::Invoke, invoke), (OpType::Info, info)] {
+        for value in [invoke, info] {
+            let kind = OpType::Info;
             self.history.push(Op {
                 index: 0,
                 time: self.now.as_nanos() as u64,
