@@ -1,0 +1,287 @@
+//! The partition nemesis: which nodes stop hearing which (spec §3.4).
+//!
+//! A *grudge* maps a destination node to the set of source nodes whose
+//! messages it drops. The four shapes Maelstrom offers are built here as pure
+//! functions of the node count and a seeded RNG, so tests can pin them:
+//!
+//! - `one`: one random node cut off from all others;
+//! - `majority`: shuffle, split into `floor(N/2)` and the rest;
+//! - `minority-third`: shuffle, split off the first `floor((N-1)/3)` nodes
+//!   (empty for N ≤ 3, so a no-op there);
+//! - `majorities-ring`: every node sees a majority, no two the same one.
+//!   For N ≤ 5 the "perfect" ring (asymmetric for N = 3), for N > 5 the
+//!   stochastic variant that links lowest-degree nodes until each has a
+//!   majority.
+//!
+//! The schedule (Jepsen's stagger: the first op at once, then each one
+//! `U(0, 2·interval)` after the previous, alternating start and stop) lives
+//! in the engine; this module only draws shapes.
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The partition shapes, in the order Maelstrom offers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartitionSpec {
+    /// One node isolated.
+    One,
+    /// A third (rounded down, of N−1) split off.
+    MinorityThird,
+    /// Two halves.
+    Majority,
+    /// Each node sees a different majority.
+    MajoritiesRing,
+}
+
+impl PartitionSpec {
+    /// All shapes; a start-partition picks one uniformly.
+    pub const ALL: [PartitionSpec; 4] = [
+        PartitionSpec::One,
+        PartitionSpec::MinorityThird,
+        PartitionSpec::Majority,
+        PartitionSpec::MajoritiesRing,
+    ];
+
+    /// Maelstrom's name for the shape (recorded as the invoke's value).
+    pub fn name(self) -> &'static str {
+        match self {
+            PartitionSpec::One => "one",
+            PartitionSpec::MinorityThird => "minority-third",
+            PartitionSpec::Majority => "majority",
+            PartitionSpec::MajoritiesRing => "majorities-ring",
+        }
+    }
+}
+
+/// Destination node index → source node indices it drops.
+pub type Grudge = BTreeMap<usize, BTreeSet<usize>>;
+
+/// Nobody talks across components, in either direction.
+pub fn complete_grudge(components: &[Vec<usize>]) -> Grudge {
+    let mut g = Grudge::new();
+    for (i, comp) in components.iter().enumerate() {
+        let others: BTreeSet<usize> = components
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .flat_map(|(_, c)| c.iter().copied())
+            .collect();
+        if others.is_empty() {
+            continue;
+        }
+        for &n in comp {
+            g.insert(n, others.clone());
+        }
+    }
+    g
+}
+
+fn shuffled(n: usize, rng: &mut StdRng) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..n).collect();
+    v.shuffle(rng);
+    v
+}
+
+/// The smallest majority of `n`.
+fn majority(n: usize) -> usize {
+    n / 2 + 1
+}
+
+/// Draw the grudge for `spec` over nodes `0..n`.
+pub fn grudge(spec: PartitionSpec, n: usize, rng: &mut StdRng) -> Grudge {
+    match spec {
+        PartitionSpec::One => {
+            if n == 0 {
+                return Grudge::new();
+            }
+            let lone = rng.gen_range(0..n);
+            let rest = (0..n).filter(|&i| i != lone).collect();
+            complete_grudge(&[vec![lone], rest])
+        }
+        PartitionSpec::Majority => {
+            let v = shuffled(n, rng);
+            let (a, b) = v.split_at(n / 2);
+            complete_grudge(&[a.to_vec(), b.to_vec()])
+        }
+        PartitionSpec::MinorityThird => {
+            let v = shuffled(n, rng);
+            let (a, b) = v.split_at(n.saturating_sub(1) / 3);
+            complete_grudge(&[a.to_vec(), b.to_vec()])
+        }
+        PartitionSpec::MajoritiesRing if n <= 5 => majorities_ring_perfect(n, rng),
+        PartitionSpec::MajoritiesRing => majorities_ring_stochastic(n, rng),
+    }
+}
+
+/// Shuffle into a ring; for each window of `m` consecutive nodes, the
+/// window's middle node drops everyone outside the window.
+fn majorities_ring_perfect(n: usize, rng: &mut StdRng) -> Grudge {
+    let ring = shuffled(n, rng);
+    let m = majority(n);
+    let mut g = Grudge::new();
+    if n == 0 {
+        return g;
+    }
+    for start in 0..n {
+        let window: Vec<usize> = (0..m).map(|k| ring[(start + k) % n]).collect();
+        let middle = window[m / 2];
+        let drops: BTreeSet<usize> = (0..n).filter(|x| !window.contains(x)).collect();
+        if !drops.is_empty() {
+            g.entry(middle).or_default().extend(drops);
+        }
+    }
+    g
+}
+
+/// Link lowest-degree nodes pairwise (each node starts linked to itself)
+/// until every node has at least a majority of links; each node then drops
+/// the nodes it is not linked to (so the grudge is symmetric).
+fn majorities_ring_stochastic(n: usize, rng: &mut StdRng) -> Grudge {
+    let m = majority(n);
+    let mut links: Vec<BTreeSet<usize>> = (0..n).map(|i| BTreeSet::from([i])).collect();
+    loop {
+        let min_deg = links.iter().map(BTreeSet::len).min().unwrap_or(m);
+        if min_deg >= m {
+            break;
+        }
+        let lowest: Vec<usize> = (0..n).filter(|&i| links[i].len() == min_deg).collect();
+        let a = lowest[rng.gen_range(0..lowest.len())];
+        let candidates: Vec<usize> = (0..n).filter(|b| !links[a].contains(b)).collect();
+        let Some(cmin) = candidates.iter().map(|&b| links[b].len()).min() else {
+            break;
+        };
+        let best: Vec<usize> = candidates
+            .into_iter()
+            .filter(|&b| links[b].len() == cmin)
+            .collect();
+        let b = best[rng.gen_range(0..best.len())];
+        links[a].insert(b);
+        links[b].insert(a);
+    }
+    let mut g = Grudge::new();
+    for (i, l) in links.iter().enumerate() {
+        let drops: BTreeSet<usize> = (0..n).filter(|x| !l.contains(x)).collect();
+        if !drops.is_empty() {
+            g.insert(i, drops);
+        }
+    }
+    g
+}
+
+/// The grudge as JSON with node names: `{"n1": ["n0", "n2"], …}`.
+pub fn grudge_json(g: &Grudge, names: &[String]) -> Value {
+    let mut m = Map::new();
+    for (dest, srcs) in g {
+        let list = srcs
+            .iter()
+            .map(|&s| Value::from(names[s].clone()))
+            .collect();
+        m.insert(names[*dest].clone(), Value::Array(list));
+    }
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn rng(seed: u64) -> StdRng {
+        StdRng::seed_from_u64(seed)
+    }
+
+    /// Which nodes `dest` can hear (itself included).
+    fn hears(g: &Grudge, n: usize, dest: usize) -> BTreeSet<usize> {
+        let drops = g.get(&dest).cloned().unwrap_or_default();
+        (0..n).filter(|s| !drops.contains(s)).collect()
+    }
+
+    fn symmetric(g: &Grudge) -> bool {
+        g.iter()
+            .all(|(d, ss)| ss.iter().all(|s| g.get(s).is_some_and(|x| x.contains(d))))
+    }
+
+    #[test]
+    fn two_nodes() {
+        for seed in 0..20 {
+            let one = grudge(PartitionSpec::One, 2, &mut rng(seed));
+            assert_eq!(one.len(), 2);
+            assert!(symmetric(&one));
+            let maj = grudge(PartitionSpec::Majority, 2, &mut rng(seed));
+            assert_eq!(maj.len(), 2, "1|1 split");
+            assert!(grudge(PartitionSpec::MinorityThird, 2, &mut rng(seed)).is_empty());
+            assert!(grudge(PartitionSpec::MajoritiesRing, 2, &mut rng(seed)).is_empty());
+        }
+    }
+
+    #[test]
+    fn three_nodes_ring_is_an_asymmetric_cycle() {
+        for seed in 0..20 {
+            let g = grudge(PartitionSpec::MajoritiesRing, 3, &mut rng(seed));
+            assert_eq!(g.len(), 3);
+            assert!(g.values().all(|s| s.len() == 1), "each drops one: {g:?}");
+            assert!(!symmetric(&g), "asymmetric: {g:?}");
+            // Following "drops" from any node visits all three.
+            let mut at = 0;
+            let mut seen = BTreeSet::new();
+            for _ in 0..3 {
+                seen.insert(at);
+                at = *g[&at].iter().next().unwrap();
+            }
+            assert_eq!(seen.len(), 3);
+            assert!(grudge(PartitionSpec::MinorityThird, 3, &mut rng(seed)).is_empty());
+            let maj = grudge(PartitionSpec::Majority, 3, &mut rng(seed));
+            // floor(3/2) = 1 node alone vs 2.
+            let alone: Vec<_> = maj.iter().filter(|(_, s)| s.len() == 2).collect();
+            assert_eq!(alone.len(), 1);
+            assert_eq!(maj.len(), 3);
+        }
+    }
+
+    #[test]
+    fn five_nodes() {
+        for seed in 0..20 {
+            let g = grudge(PartitionSpec::MajoritiesRing, 5, &mut rng(seed));
+            assert_eq!(g.len(), 5);
+            assert!(symmetric(&g), "{g:?}");
+            let views: BTreeSet<BTreeSet<usize>> = (0..5).map(|d| hears(&g, 5, d)).collect();
+            assert_eq!(views.len(), 5, "five different majorities");
+            assert!(views.iter().all(|v| v.len() == 3));
+            let mt = grudge(PartitionSpec::MinorityThird, 5, &mut rng(seed));
+            // floor(4/3) = 1 node split off.
+            assert_eq!(mt.values().filter(|s| s.len() == 4).count(), 1);
+            let maj = grudge(PartitionSpec::Majority, 5, &mut rng(seed));
+            assert_eq!(maj.values().filter(|s| s.len() == 3).count(), 2);
+            assert_eq!(maj.values().filter(|s| s.len() == 2).count(), 3);
+        }
+    }
+
+    #[test]
+    fn twenty_five_nodes() {
+        for seed in 0..10 {
+            let g = grudge(PartitionSpec::MajoritiesRing, 25, &mut rng(seed));
+            assert!(symmetric(&g));
+            for d in 0..25 {
+                assert!(hears(&g, 25, d).len() >= 13, "node {d} sees a majority");
+            }
+            let mt = grudge(PartitionSpec::MinorityThird, 25, &mut rng(seed));
+            assert_eq!(mt.values().filter(|s| s.len() == 17).count(), 8);
+            assert_eq!(mt.values().filter(|s| s.len() == 8).count(), 17);
+            let maj = grudge(PartitionSpec::Majority, 25, &mut rng(seed));
+            assert_eq!(maj.values().filter(|s| s.len() == 13).count(), 12);
+            let one = grudge(PartitionSpec::One, 25, &mut rng(seed));
+            assert_eq!(one.values().filter(|s| s.len() == 24).count(), 1);
+            assert_eq!(one.len(), 25);
+        }
+    }
+
+    #[test]
+    fn same_seed_same_shape() {
+        for spec in PartitionSpec::ALL {
+            assert_eq!(grudge(spec, 7, &mut rng(3)), grudge(spec, 7, &mut rng(3)));
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! End-to-end tests of the bench: the real `glomers` binary against our
+//! nodes and against small, deliberately broken python3 nodes
+//! (tests/fixtures/), plus in-process determinism. Each run is short.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn glomers() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_glomers"))
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// A fresh store directory for one test.
+fn store(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("glomers-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn run(args: &[&str], store: &Path) -> Output {
+    glomers()
+        .arg("test")
+        .args(args)
+        .arg("--store")
+        .arg(store)
+        .output()
+        .expect("run glomers")
+}
+
+fn results(store: &Path) -> Value {
+    let text = std::fs::read_to_string(store.join("latest/results.json")).expect("results.json");
+    serde_json::from_str(&text).expect("results.json is JSON")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Node pids the python fixtures log on their first stderr line.
+fn fixture_pids(store: &Path) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for e in std::fs::read_dir(store.join("latest/node-logs")).expect("node-logs") {
+        let text = std::fs::read_to_string(e.expect("entry").path()).unwrap_or_default();
+        if let Some(p) = text
+            .lines()
+            .find_map(|l| l.strip_prefix("pid "))
+            .and_then(|p| p.trim().parse().ok())
+        {
+            pids.push(p);
+        }
+    }
+    pids
+}
+
+fn alive(pid: u32) -> bool {
+    // A reaped child has no /proc entry; a zombie would show state Z.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => !s.contains(") Z "),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn our_echo_passes_challenge_1_shortened() {
+    let s = store("echo");
+    let t = Instant::now();
+    let o = run(
+        &[
+            "-w",
+            "echo",
+            "--bin",
+            env!("CARGO_BIN_EXE_echo"),
+            "--node-count",
+            "1",
+            "--time-limit",
+            "2",
+            "--seed",
+            "1",
+        ],
+        &s,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        t.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        t.elapsed()
+    );
+    let r = results(&s);
+    assert_eq!(r["valid?"], true);
+    assert_eq!(r["workload"]["valid?"], true);
+    assert_eq!(r["availability"]["ok-fraction"], 1.0);
+    assert!(r["stats"]["ok-count"].as_u64().unwrap() >= 3);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out
+        .trim_end()
+        .ends_with("Everything looks good! ヽ(‘ー`)ノ"));
+    for f in ["history.jsonl", "messages.jsonl", "node-logs/n0.log"] {
+        assert!(s.join("latest").join(f).exists(), "{f}");
+    }
+    assert!(s.join("echo/latest/results.json").exists());
+}
+
+#[test]
+fn unique_ids_with_partitions_is_totally_available() {
+    let s = store("uids");
+    let o = run(
+        &[
+            "-w",
+            "unique-ids",
+            "--bin",
+            &fixture("unique_ids_ok.py"),
+            "--time-limit",
+            "3",
+            "--rate",
+            "300",
+            "--node-count",
+            "3",
+            "--availability",
+            "total",
+            "--nemesis",
+            "partition",
+            "--nemesis-interval",
+            "1",
+            "--seed",
+            "5",
+        ],
+        &s,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = results(&s);
+    assert_eq!(r["availability"]["ok-fraction"], 1.0);
+    assert_eq!(r["net"]["servers"]["msgs-per-op"], 0.0);
+    assert!(r["workload"]["acknowledged-count"].as_u64().unwrap() > 100);
+    let history = std::fs::read_to_string(s.join("latest/history.jsonl")).unwrap();
+    assert!(history.contains("\"f\":\"start-partition\""));
+    for pid in fixture_pids(&s) {
+        assert!(!alive(pid), "node process {pid} survived the bench");
+    }
+}
+
+#[test]
+fn altered_echo_is_invalid() {
+    let s = store("echo-bad");
+    let o = run(
+        &[
+            "-w",
+            "echo",
+            "--bin",
+            &fixture("echo_altered.py"),
+            "--node-count",
+            "1",
+            "--time-limit",
+            "2",
+            "--rate",
+            "10",
+        ],
+        &s,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r = results(&s);
+    assert_eq!(r["valid?"], false);
+    assert_eq!(r["workload"]["valid?"], false);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Analysis invalid!"));
+}
+
+#[test]
+fn colliding_unique_ids_are_invalid() {
+    let s = store("uids-bad");
+    let o = run(
+        &[
+            "-w",
+            "unique-ids",
+            "--bin",
+            &fixture("unique_ids_collide.py"),
+            "--node-count",
+            "3",
+            "--time-limit",
+            "2",
+            "--rate",
+            "50",
+        ],
+        &s,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r = results(&s);
+    assert_eq!(r["valid?"], false);
+    assert!(r["workload"]["duplicated-count"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn crashed_node_is_reported_with_its_output() {
+    let s = store("crash");
+    let o = run(
+        &[
+            "-w",
+            "echo",
+            "--bin",
+            &fixture("crash.py"),
+            "--node-count",
+            "1",
+            "--time-limit",
+            "5",
+            "--rate",
+            "20",
+        ],
+        &s,
+    );
+    assert_eq!(o.status.code(), Some(255));
+    let e = stderr(&o);
+    assert!(e.contains("Node n0 crashed with exit status 3"), "{e}");
+    assert!(e.contains("fixture: giving up now"), "{e}");
+    assert!(e.contains("echo_ok"), "stdout tail: {e}");
+}
+
+#[test]
+fn garbage_output_is_loud_and_not_valid() {
+    let s = store("garbage");
+    let o = run(
+        &[
+            "-w",
+            "echo",
+            "--bin",
+            &fixture("garbage.py"),
+            "--node-count",
+            "1",
+            "--time-limit",
+            "2",
+            "--rate",
+            "10",
+        ],
+        &s,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("hello from a debug print"));
+    let r = results(&s);
+    assert_eq!(r["valid?"], false);
+    assert_eq!(r["node-output"]["valid?"], false);
+    assert_eq!(r["node-output"]["errors"][0]["node"], "n0");
+    assert_eq!(
+        r["node-output"]["errors"][0]["line"],
+        "hello from a debug print"
+    );
+}
+
+#[test]
+fn node_that_never_answers_init_aborts() {
+    let s = store("noinit");
+    let t = Instant::now();
+    let o = run(
+        &[
+            "-w",
+            "echo",
+            "--bin",
+            &fixture("no_init.py"),
+            "--node-count",
+            "2",
+            "--time-limit",
+            "2",
+            "--init-timeout",
+            "1",
+        ],
+        &s,
+    );
+    assert_eq!(o.status.code(), Some(255));
+    assert!(
+        stderr(&o).contains("to respond to an init message"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(t.elapsed() < Duration::from_secs(4));
+    assert!(!s.join("latest/results.json").exists());
+    for pid in fixture_pids(&s) {
+        assert!(!alive(pid), "node process {pid} survived the bench");
+    }
+}
+
+#[test]
+fn bad_arguments_exit_254() {
+    let s = store("badargs");
+    let o = run(&["-w", "echo", "--bin", "/nonexistent/echo"], &s);
+    assert_eq!(o.status.code(), Some(254));
+    assert!(stderr(&o).contains("/nonexistent/echo"));
+    let o = run(&["-w", "echo", "--bin", "x", "–-nemesis", "partition"], &s);
+    assert_eq!(o.status.code(), Some(254));
+    assert!(stderr(&o).contains("\"--nemesis\""), "{}", stderr(&o));
+    let o = run(&["-w", "echo", "--frobnicate"], &s);
+    assert_eq!(o.status.code(), Some(254));
+    let o = run(&["-w", "no-such-workload", "--in-process"], &s);
+    assert_eq!(o.status.code(), Some(254));
+}
+
+#[test]
+fn ctrl_c_stops_every_node() {
+    let s = store("sigint");
+    let mut child = glomers()
+        .args(["test", "-w", "echo", "--bin", &fixture("echo_ok.py")])
+        .args(["--node-count", "3", "--time-limit", "30", "--store"])
+        .arg(&s)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn glomers");
+    // Wait until every node has logged its pid.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut pids = Vec::new();
+    while Instant::now() < deadline {
+        if s.join("latest/node-logs").exists() {
+            pids = fixture_pids(&s);
+            if pids.len() == 3 {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(pids.len(), 3, "nodes started");
+    let k = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(k.success());
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130));
+    for pid in pids {
+        assert!(!alive(pid), "node process {pid} survived Ctrl-C");
+    }
+}
+
+#[test]
+fn in_process_runs_are_byte_identical_per_seed() {
+    let mut outs = Vec::new();
+    for (i, seed) in [7u64, 7, 8].iter().enumerate() {
+        let s = store(&format!("det{i}"));
+        let o = run(
+            &[
+                "-w",
+                "echo",
+                "--in-process",
+                "--node-count",
+                "3",
+                "--time-limit",
+                "5",
+                "--rate",
+                "50",
+                "--latency",
+                "20",
+                "--latency-dist",
+                "exponential",
+                "--nemesis",
+                "partition",
+                "--seed",
+                &seed.to_string(),
+            ],
+            &s,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let h = std::fs::read(s.join("latest/history.jsonl")).unwrap();
+        let m = std::fs::read(s.join("latest/messages.jsonl")).unwrap();
+        assert!(h.len() > 1000);
+        outs.push((h, m));
+    }
+    assert!(outs[0] == outs[1], "same seed, same bytes");
+    assert!(outs[0].0 != outs[2].0, "another seed, another history");
+}
