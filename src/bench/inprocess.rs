@@ -19,6 +19,9 @@ use std::time::Duration;
 pub fn host_for(workload: &str, seed: u64) -> Option<Box<dyn AnyHost>> {
     match workload {
         "echo" => Some(Box::new(NodeHost::<challenges::echo::Echo>::new(seed))),
+        "broadcast" => Some(Box::new(NodeHost::<challenges::broadcast::Broadcast>::new(
+            seed,
+        ))),
         _ => None,
     }
 }

@@ -116,7 +116,10 @@ pub const BATCH_ENV: &str = "GLOMERS_BATCH_MS";
 
 /// How early, beyond the measured round trip, a leaf aims its uplink before
 /// the hub's tick (absorbs scheduling jitter).
-const MARGIN: Duration = Duration::from_millis(15);
+const MARGIN: Duration = Duration::from_millis(20);
+
+/// How long the hub gathers late uplinks before an extra round.
+const CATCH_UP_DELAY: Duration = Duration::from_millis(3);
 
 /// How many recent round send times the hub remembers for RTT samples.
 const ROUND_HISTORY: usize = 256;
@@ -238,6 +241,10 @@ pub struct RoundMsg {
     /// round length; absent until the hub has measured the leaf's round
     /// trip, and then the leaf sends as soon as it has something.
     pub slot_us: Option<u64>,
+    /// µs after the hub's last tick that this round went out (non-zero for
+    /// an extra round), so that leaves anchor on the tick.
+    #[serde(default)]
+    pub late_us: u64,
     /// New values (or resent ones) for the leaf.
     pub runs: Vec<Run>,
     /// Per origin, how many values the hub holds without gaps.
@@ -259,6 +266,10 @@ pub struct UpMsg {
     pub have: Vec<usize>,
     /// The leaf saw a gap: resend from `have`.
     pub missing: bool,
+    /// Sent at a slot the hub assigned (so it was meant to arrive just
+    /// before a tick).
+    #[serde(default)]
+    pub slotted: bool,
 }
 
 /// Messages of the broadcast workload and of this node's protocol.
@@ -305,6 +316,8 @@ struct ReadOkRef<'a> {
 pub enum Tick {
     /// The hub's round.
     Round,
+    /// The hub's extra round for uplinks that just missed a tick.
+    CatchUp,
     /// A leaf's uplink slot (generation; stale generations are ignored).
     Slot(u64),
 }
@@ -374,6 +387,10 @@ struct LeafView {
 #[derive(Debug)]
 struct HubState {
     round: u64,
+    /// When the last round on the grid went out.
+    last_tick: Duration,
+    /// An extra round is scheduled.
+    catch_up_pending: bool,
     next_round_at: Duration,
     round_times: VecDeque<(u64, Duration)>,
     leaves: Vec<LeafView>,
@@ -431,13 +448,18 @@ impl Broadcast {
     }
 
     /// Store value `seq` of `origin`; new distinct values become readable.
-    fn store(&mut self, origin: usize, seq: usize, v: &Value) {
+    /// Returns true if the value was new to this origin's log.
+    fn store(&mut self, origin: usize, seq: usize, v: &Value) -> bool {
         let Some(log) = self.logs.get_mut(origin) else {
-            return;
+            return false;
         };
-        if log.insert(seq, v) && self.seen.insert(ValueKey::of(v)) {
+        if !log.insert(seq, v) {
+            return false;
+        }
+        if self.seen.insert(ValueKey::of(v)) {
             self.messages.push(v.clone());
         }
+        true
     }
 
     fn on_client_value(&mut self, v: Value, ctx: &mut Ctx<'_, Self>) {
@@ -458,7 +480,9 @@ impl Broadcast {
 
     // ---- hub ----
 
-    fn hub_round(&mut self, ctx: &mut Ctx<'_, Self>) {
+    /// A round on the grid (`catch_up` false) or an extra one for uplinks
+    /// that arrived just after a tick.
+    fn hub_round(&mut self, catch_up: bool, ctx: &mut Ctx<'_, Self>) {
         let now = ctx.now();
         let have = self.have();
         let batch = self.cfg.batch;
@@ -468,14 +492,22 @@ impl Broadcast {
         };
         hub.round += 1;
         let round = hub.round;
-        hub.round_times.push_back((round, now));
+        if catch_up {
+            hub.catch_up_pending = false;
+        } else {
+            hub.last_tick = now;
+            while hub.next_round_at <= now {
+                hub.next_round_at += batch;
+            }
+            ctx.set_timer(hub.next_round_at - now, Tick::Round);
+        }
+        // Leaves anchor their slots on the grid, so an extra round says how
+        // far off the grid it is, and counts as sent at the grid tick.
+        let late = now - hub.last_tick;
+        hub.round_times.push_back((round, hub.last_tick));
         if hub.round_times.len() > ROUND_HISTORY {
             hub.round_times.pop_front();
         }
-        while hub.next_round_at <= now {
-            hub.next_round_at += batch;
-        }
-        ctx.set_timer(hub.next_round_at - now, Tick::Round);
         for (l, view) in hub.leaves.iter_mut().enumerate() {
             if l == self.me {
                 continue;
@@ -513,6 +545,7 @@ impl Broadcast {
             let msg = Payload::Round(RoundMsg {
                 round,
                 slot_us: slot.map(|s| s.as_micros() as u64),
+                late_us: late.as_micros() as u64,
                 runs,
                 have: have.clone(),
             });
@@ -522,14 +555,25 @@ impl Broadcast {
         }
     }
 
-    fn hub_on_up(&mut self, l: usize, up: UpMsg, now: Duration) {
+    fn hub_on_up(&mut self, l: usize, up: UpMsg, ctx: &mut Ctx<'_, Self>) {
+        let now = ctx.now();
+        let mut fresh = false;
         for (i, v) in up.vals.iter().enumerate() {
-            self.store(l, up.start + i, v);
+            fresh |= self.store(l, up.start + i, v);
         }
         let n = self.n();
+        let late_window = self.cfg.batch / 4;
         let Role::Hub(hub) = &mut self.role else {
             return;
         };
+        if fresh && up.slotted && !hub.catch_up_pending && now - hub.last_tick < late_window {
+            // New values from a phase-locked leaf just missed a tick (jitter):
+            // rather than make them wait a whole round, send an extra one
+            // after a short gathering delay. Leaves that have no slot yet
+            // send at random times; their values simply wait for the tick.
+            hub.catch_up_pending = true;
+            ctx.set_timer(CATCH_UP_DELAY, Tick::CatchUp);
+        }
         if let Some(&(_, sent_at)) = up
             .echo
             .and_then(|e| hub.round_times.iter().find(|(r, _)| *r == e))
@@ -585,13 +629,32 @@ impl Broadcast {
         leaf.hub_has = leaf.hub_has.max(msg.have.get(me).copied().unwrap_or(0));
         leaf.gap =
             (0..have.len()).any(|o| o != me && have[o] < msg.have.get(o).copied().unwrap_or(0));
-        leaf.last_round = Some((msg.round, now));
+        // Where the hub's tick would have landed here. Delays only ever add,
+        // so an earlier-than-predicted arrival is believed at once and a
+        // later one only a quarter of the way (a round delayed by a busy
+        // host must not drag the grid).
+        let arrived = now.saturating_sub(Duration::from_micros(msg.late_us));
+        let anchor = match leaf.last_round {
+            Some((_, prev)) if arrived >= prev => {
+                let batch = self.cfg.batch.as_nanos().max(1);
+                let k = ((arrived - prev).as_nanos() + batch / 2) / batch;
+                let predicted = prev + Duration::from_nanos((k * batch) as u64);
+                if arrived <= predicted || arrived - predicted > self.cfg.batch / 4 {
+                    arrived
+                } else {
+                    predicted + (arrived - predicted) / 4
+                }
+            }
+            _ => arrived,
+        };
+        leaf.last_round = Some((msg.round, anchor));
         leaf.slot_offset = msg.slot_us.map(Duration::from_micros);
         if !msg.runs.is_empty() && leaf.unreported_since.is_none() {
             leaf.unreported_since = Some(now);
         }
-        // Re-anchor the slot grid on this round.
-        if let Some(at) = leaf.next_slot {
+        // Re-anchor the slot grid on this round, unless the pending slot is
+        // already due (its timer is about to fire).
+        if let Some(at) = leaf.next_slot.filter(|&at| at > now) {
             let want = next_slot_time(leaf, self.cfg.batch, now, false);
             if want.abs_diff(at) > Duration::from_millis(1) {
                 leaf.next_slot = None;
@@ -667,6 +730,7 @@ impl Broadcast {
                 vals,
                 have,
                 missing,
+                slotted: leaf.slot_offset.is_some(),
             });
             if let Some(dest) = ctx.node_ids().get(self.hub).cloned() {
                 ctx.send(&dest, &msg);
@@ -720,6 +784,8 @@ impl Node for Broadcast {
             ctx.set_timer(cfg.batch, Tick::Round);
             Role::Hub(HubState {
                 round: 0,
+                last_tick: ctx.now(),
+                catch_up_pending: false,
                 next_round_at: ctx.now() + cfg.batch,
                 round_times: VecDeque::new(),
                 leaves: (0..n)
@@ -774,8 +840,7 @@ impl Node for Broadcast {
             }
             Payload::Up(up) => {
                 if let Some(l) = src.filter(|&l| l != self.me) {
-                    let now = ctx.now();
-                    self.hub_on_up(l, up, now);
+                    self.hub_on_up(l, up, ctx);
                 }
             }
             Payload::TopologyOk | Payload::BroadcastOk | Payload::ReadOk { .. } => {}
@@ -785,7 +850,8 @@ impl Node for Broadcast {
 
     fn on_timer(&mut self, timer: Tick, ctx: &mut Ctx<'_, Self>) {
         match timer {
-            Tick::Round => self.hub_round(ctx),
+            Tick::Round => self.hub_round(false, ctx),
+            Tick::CatchUp => self.hub_round(true, ctx),
             Tick::Slot(gen) => self.leaf_slot(gen, ctx),
         }
     }
