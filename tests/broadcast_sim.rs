@@ -304,9 +304,7 @@ fn twenty_five_nodes_with_partitions_lose_nothing() {
 
 #[test]
 fn a_longer_batch_trades_latency_for_messages() {
-    let cfg = Config {
-        batch: Duration::from_millis(800),
-    };
+    let cfg = Config::with_batch_ms(800);
     let out = with_config(cfg, || run(sim(25, 100.0, 100, false, 7)));
     assert_eq!(out.result["valid?"], true, "{}", out.result);
     let mpo = out.msgs_per_op();

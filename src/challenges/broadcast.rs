@@ -127,26 +127,43 @@ const ROUND_HISTORY: usize = 256;
 /// The node's tuning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
-    /// Round length: the hub's tick and each leaf's uplink period.
+    /// Round length: the hub's tick (and each leaf's uplink period when
+    /// uplinks are slotted).
     pub batch: Duration,
+    /// Whether leaves hold values for a slot phase-locked to the hub's
+    /// ticks (true) or send each value up at once (false).
+    pub slotted: bool,
+}
+
+/// Rounds at least this long make leaves batch their uplinks into slots.
+pub const SLOTTED_FROM_MS: u64 = 400;
+
+impl Config {
+    /// Round length `ms`, with uplinks slotted from [`SLOTTED_FROM_MS`] up.
+    pub fn with_batch_ms(ms: u64) -> Config {
+        Config {
+            batch: Duration::from_millis(ms),
+            slotted: ms >= SLOTTED_FROM_MS,
+        }
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            batch: Duration::from_millis(DEFAULT_BATCH_MS),
-        }
+        Config::with_batch_ms(DEFAULT_BATCH_MS)
     }
 }
 
 impl Config {
     /// Parse the binary's arguments (`--batch-ms N` or `--batch-ms=N`), with
     /// `env` (the value of [`BATCH_ENV`], if set) as the fallback.
+    /// `--uplink now|slot` overrides the uplink mode the round length
+    /// implies.
     pub fn from_args(
         args: impl IntoIterator<Item = String>,
         env: Option<String>,
     ) -> anyhow::Result<Config> {
-        let parse = |s: &str| -> anyhow::Result<Duration> {
+        let parse = |s: &str| -> anyhow::Result<u64> {
             let ms: u64 = s
                 .trim()
                 .parse()
@@ -155,24 +172,42 @@ impl Config {
                 (1..=60_000).contains(&ms),
                 "--batch-ms must be 1…60000, got {ms}"
             );
-            Ok(Duration::from_millis(ms))
+            Ok(ms)
         };
-        let mut cfg = Config::default();
+        let mut ms = DEFAULT_BATCH_MS;
         if let Some(e) = env.filter(|e| !e.trim().is_empty()) {
-            cfg.batch = parse(&e).map_err(|e| anyhow::anyhow!("{BATCH_ENV}: {e}"))?;
+            ms = parse(&e).map_err(|e| anyhow::anyhow!("{BATCH_ENV}: {e}"))?;
         }
+        let mut uplink: Option<String> = None;
         let mut args = args.into_iter();
         while let Some(a) = args.next() {
-            if a == "--batch-ms" {
-                let v = args
-                    .next()
-                    .ok_or_else(|| anyhow::anyhow!("--batch-ms needs a value"))?;
-                cfg.batch = parse(&v)?;
-            } else if let Some(v) = a.strip_prefix("--batch-ms=") {
-                cfg.batch = parse(v)?;
-            } else {
-                anyhow::bail!("unknown argument {a:?}; usage: broadcast [--batch-ms MS]");
+            let (key, inline) = match a.split_once('=') {
+                Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                None => (a.clone(), None),
+            };
+            if key != "--batch-ms" && key != "--uplink" {
+                anyhow::bail!(
+                    "unknown argument {a:?}; usage: broadcast [--batch-ms MS] [--uplink now|slot]"
+                );
             }
+            let v = match inline {
+                Some(v) => v,
+                None => args
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("{key} needs a value"))?,
+            };
+            if key == "--batch-ms" {
+                ms = parse(&v)?;
+            } else {
+                uplink = Some(v);
+            }
+        }
+        let mut cfg = Config::with_batch_ms(ms);
+        match uplink.as_deref() {
+            None => {}
+            Some("now") => cfg.slotted = false,
+            Some("slot") => cfg.slotted = true,
+            Some(other) => anyhow::bail!("--uplink expects now or slot, got {other:?}"),
         }
         Ok(cfg)
     }
@@ -648,7 +683,10 @@ impl Broadcast {
             _ => arrived,
         };
         leaf.last_round = Some((msg.round, anchor));
-        leaf.slot_offset = msg.slot_us.map(Duration::from_micros);
+        leaf.slot_offset = msg
+            .slot_us
+            .filter(|_| self.cfg.slotted)
+            .map(Duration::from_micros);
         if !msg.runs.is_empty() && leaf.unreported_since.is_none() {
             leaf.unreported_since = Some(now);
         }
