@@ -13,58 +13,70 @@
 //! # The approach: a clocked star
 //!
 //! The suggested topology is ignored (`topology` is acknowledged and
-//! dropped). The first node of `node_ids` is the **hub**; every other node is
-//! a **leaf**. Time is cut into **rounds** of `batch` (the knob, default
-//! 200 ms):
+//! dropped): two hops through one relay is the fewest messages per value
+//! that still keeps every value within two link latencies. The first node of
+//! `node_ids` is the **hub**; every other node is a **leaf**. Time is cut
+//! into **rounds** of `batch` (the knob, default 200 ms):
 //!
 //! - A client value is acknowledged at once and stored in the receiving
-//!   node's own log as `(origin, seq)`.
-//! - **Uplink.** A leaf sends its new values to the hub in one `up` message
-//!   per round at most, and only in rounds where it has something to say.
+//!   node's own log as `(origin, seq)`; reads answer from local state.
 //! - **Downlink.** At every round tick the hub sends each leaf one `round`
 //!   message with everything new that did not come from that leaf, plus its
 //!   *have* vector (per origin, how many values it holds without gaps).
-//! - **Phase locking.** Each `up` echoes the last round the leaf heard and
-//!   how long it waited before sending; the hub derives that leaf's
-//!   round-trip time and tells it, in every `round`, at what offset after a
-//!   round's arrival to send, so that uplinks land just before the hub's next
-//!   tick. Batching at the leaf is then free: a leaf value waits for the
-//!   leaf's slot, *not* for the slot and then a hub tick.
+//!   Leaves with nothing new get nothing.
+//! - **Uplink.** A leaf sends its new values to the hub in an `up` message.
+//!   With short rounds (below 400 ms) it sends each value at once: at a few
+//!   values per second per leaf there is little to batch, and an uplink
+//!   never waits for anything but the hub's tick. With long rounds it
+//!   batches into **slots**: each `up` echoes the last round the leaf heard
+//!   and how long it waited, the hub derives that leaf's round-trip time and
+//!   tells it (in every `round`) at what offset after a round's arrival to
+//!   send, so that uplinks land just before the hub's next tick (a 20 ms
+//!   margin plus twice the RTT deviation). A leaf value then waits for the
+//!   leaf's slot but not, in addition, for a hub tick. Leaves anchor the
+//!   slot grid on the earliest arrivals they see, so a round delayed by a
+//!   busy host does not drag the grid; slotted uplinks that still miss a
+//!   tick by less than a quarter round earn an extra *catch-up* round.
+//!   `--uplink now|slot` overrides the choice.
 //!
 //! # Message flow
 //!
 //! ```text
-//!   client ──broadcast──▶ leaf L (ack at once)
-//!   L ──up {vals, have, echo}──▶ hub        (once per round, only if needed)
-//!   hub ──round {runs, have, slot}──▶ every leaf   (once per round, only if
-//!                                                   something is new for it)
+//!   client ──broadcast──▶ leaf L (broadcast_ok at once)
+//!   L ──up {vals, have, echo, wait}──▶ hub     (at once, or once per slot)
+//!   hub ──round {runs, have, slot}──▶ each leaf (once per tick, only if
+//!                                                something is new for it)
 //! ```
 //!
 //! # Cost and latency (the 3e trade-off)
 //!
 //! With N nodes, round length T, one-way latency d, per-leaf broadcast rate
-//! λ and an active period D, the messages are
+//! λ, B broadcasts in all and an active period D, the messages are
 //!
 //! ```text
-//!   downlink  (N−1) · D/T                       one per leaf per round
-//!   uplink    (N−1) · D/T · (1 − e^(−λ·T))      one per leaf per round with news
-//!   msgs-per-op ≈ (N−1) · (D/T) · (2 − e^(−λ·T)) / ops
+//!   downlink   (N−1) · D/T                       one per leaf per round
+//!   uplink     ≈ B·(N−1)/N                       at once: one per value
+//!              (N−1) · D/T · (1 − e^(−λ·T))      slotted: one per slot with news
+//!   msgs-per-op = (downlink + uplink) / ops
 //! ```
 //!
-//! plus about N−1 end-of-activity acknowledgements and nothing else unless a
-//! message is lost. A leaf's value waits U(0, T) for its slot, then d up,
-//! a small margin at the hub, d down: stable latency ≈ U(0, T) + 2d (median
-//! T/2 + 2d, max T + 2d); a hub value skips the uplink.
+//! plus about N−1 end-of-activity reports and nothing else unless a message
+//! is lost. Latency: d up, up to T at the hub, d down, so a leaf's value is
+//! everywhere after U(0, T) + 2d (slotted: it waits U(0, T) at the leaf and
+//! a margin at the hub instead); median ≈ T/2 + 2d, max ≈ T + 2d.
 //!
-//! For 3d/3e (N = 25, d = 100 ms, D = 20 s, 100 ops/s → ops ≈ 2025, λ =
-//! 2/s): T = 200 ms gives ≈ 24·100·1.33 ≈ 3190 messages ≈ **1.6 msgs-per-op**,
-//! median ≈ 300 ms, max ≈ 420 ms (the default); T = 800 ms gives ≈
-//! 24·25·1.8 ≈ 1080 ≈ **0.55**, median ≈ 600 ms, max ≈ 1 s.
+//! For 3d/3e (N = 25, d = 100 ms, D = 20 s, 100 ops/s → ops ≈ 2025, B ≈
+//! 1000, λ = 2/s):
+//!
+//! | `--batch-ms` | uplink | messages | msgs-per-op | median | max |
+//! |---|---|---|---|---|---|
+//! | 200 (default) | at once | 2400 + 960 | ≈ 1.7 | ≈ 300 ms | ≈ 400 ms |
+//! | 800 | slotted | 600 + 480 | ≈ 0.55 | ≈ 600 ms | ≈ 1 s |
 //!
 //! The knob is `--batch-ms MS` on the binary's command line (Maelstrom and
 //! the bench forward trailing arguments: `… -- --batch-ms 800`) or the
 //! environment variable `GLOMERS_BATCH_MS`; the argument wins.
-//!
+
 //! # Partitions and anti-entropy
 //!
 //! Nothing is acknowledged by a message, so loss is found by comparing
