@@ -370,3 +370,199 @@ fn in_process_runs_are_byte_identical_per_seed() {
     assert!(outs[0] == outs[1], "same seed, same bytes");
     assert!(outs[0].0 != outs[2].0, "another seed, another history");
 }
+
+#[test]
+fn info_ops_bump_the_process_and_open_a_new_client() {
+    let s = store("flaky");
+    let o = run(
+        &[
+            "-w",
+            "echo",
+            "--bin",
+            &fixture("echo_flaky.py"),
+            "--node-count",
+            "1",
+            "--time-limit",
+            "2",
+            "--rate",
+            "20",
+            "--seed",
+            "3",
+        ],
+        &s,
+    );
+    // Errored echoes keep their string value, so the echo checker fails them.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let history = std::fs::read_to_string(s.join("latest/history.jsonl")).unwrap();
+    let ops: Vec<Value> = history
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let infos: Vec<&Value> = ops.iter().filter(|o| o["type"] == "info").collect();
+    assert!(infos.len() >= 2);
+    assert_eq!(
+        infos[0]["error"],
+        serde_json::json!(["crash", "flaky on purpose"])
+    );
+    // Ops alternate ok/info, so processes go 0, 0, 1, 1, 2, ...
+    let procs: Vec<u64> = ops
+        .iter()
+        .filter(|o| o["type"] == "invoke")
+        .map(|o| o["process"].as_u64().unwrap())
+        .collect();
+    assert_eq!(&procs[..4], &[0, 0, 1, 1]);
+    // Init client c0, setup client c1, first worker client c2, then a fresh
+    // client c3 after the first info op.
+    let journal = std::fs::read_to_string(s.join("latest/messages.jsonl")).unwrap();
+    let first = |id: &str| journal.find(&format!("\"src\":\"{id}\""));
+    assert!(first("c0").unwrap() < first("c2").unwrap());
+    assert!(first("c1").is_none(), "setup client sends nothing for echo");
+    assert!(first("c2").unwrap() < first("c3").unwrap());
+    let r = results(&s);
+    assert_eq!(r["stats"]["by-f"]["echo"]["valid?"], true);
+    assert!(r["availability"]["ok-fraction"].as_f64().unwrap() < 0.6);
+}
+
+/// A service that answers reads with a constant, counting requests.
+struct FakeKv;
+
+impl glomers::bench::services::Service for FakeKv {
+    fn handle(&mut self, _src: &str, body: &Value, _rng: &mut rand::rngs::StdRng) -> Option<Value> {
+        (body["type"] == "read").then(|| serde_json::json!({"type": "read_ok", "value": 1}))
+    }
+}
+
+#[test]
+fn services_get_latency_both_ways_and_reply_in_reply_to() {
+    use glomers::bench::engine::{run_with_services, EngineConfig};
+    let s = store("svc");
+    let mut opts = glomers::bench::opts::TestOpts::with_nodes(1);
+    opts.workload = "echo".into();
+    opts.bin = Some(fixture("echo_via_service.py").into());
+    opts.time_limit = 1.5;
+    opts.rate = 5.0;
+    opts.latency = 50;
+    opts.seed = 11;
+    opts.store = s.clone();
+    let cfg = EngineConfig {
+        verbose: false,
+        ..EngineConfig::default()
+    };
+    let out = run_with_services(&opts, &cfg, vec![("fake-kv", Box::new(FakeKv))]).expect("run");
+    assert_eq!(out.results["valid?"], true, "{}", out.results);
+    assert!(
+        out.results["net"]["servers"]["msgs-per-op"]
+            .as_f64()
+            .unwrap()
+            >= 3.0
+    );
+    let journal = std::fs::read_to_string(s.join("latest/messages.jsonl")).unwrap();
+    let events: Vec<Value> = journal
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let replies: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "send" && e["message"]["src"] == "fake-kv")
+        .collect();
+    assert!(replies.len() >= 4);
+    let mut saw_null = false;
+    for r in &replies {
+        let body = &r["message"]["body"];
+        assert!(
+            body.get("msg_id").is_none(),
+            "service replies carry no msg_id"
+        );
+        saw_null |= body["in_reply_to"].is_null();
+        let id = &r["message"]["id"];
+        let recv = events
+            .iter()
+            .find(|e| e["type"] == "recv" && &e["message"]["id"] == id)
+            .expect("delivered");
+        let dt = recv["time"].as_u64().unwrap() - r["time"].as_u64().unwrap();
+        assert!(dt >= 50_000_000, "reply latency {dt} ns");
+    }
+    assert!(saw_null, "a request without msg_id gets in_reply_to null");
+    // Node → service requests pay latency too.
+    let req = events
+        .iter()
+        .find(|e| e["type"] == "send" && e["message"]["dest"] == "fake-kv")
+        .unwrap();
+    let recv = events
+        .iter()
+        .find(|e| e["type"] == "recv" && e["message"]["id"] == req["message"]["id"])
+        .unwrap();
+    assert!(recv["time"].as_u64().unwrap() - req["time"].as_u64().unwrap() >= 50_000_000);
+}
+
+#[test]
+fn challenge_1_runs_our_echo_and_sweep_reports_seeds() {
+    let s = store("challenge");
+    let o = glomers()
+        .args(["challenge", "1", "--seed", "4", "--store"])
+        .arg(&s)
+        .args(["--time-limit", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("1          PASS"), "{out}");
+    let o = glomers()
+        .args(["sweep", "--seeds", "3", "-w", "echo", "--node-count", "2"])
+        .args(["--time-limit", "2", "--rate", "20"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("0 of 3 seeds failed"));
+    let opts = glomers::bench::opts::TestOpts {
+        workload: "echo".into(),
+        time_limit: 1.0,
+        ..glomers::bench::opts::TestOpts::with_nodes(1)
+    };
+    let swept = glomers::bench::cli::sweep(&opts, 10, 2);
+    assert_eq!(swept.len(), 2);
+    assert!(swept.iter().all(|r| r.verdict.is_ok()));
+}
+
+#[test]
+fn our_unique_ids_passes_challenge_2_shortened() {
+    let bin = env!("CARGO_BIN_EXE_unique-ids");
+    // Until the unique-ids solver is merged, bin/unique-ids.rs is a
+    // placeholder that exits at once; the python fixture test above covers
+    // the bench meanwhile.
+    let probe = Command::new(bin)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    if String::from_utf8_lossy(&probe.stderr).contains("not implemented yet") {
+        eprintln!("unique-ids solver not merged yet; skipping");
+        return;
+    }
+    let s = store("uids-ours");
+    let o = run(
+        &[
+            "-w",
+            "unique-ids",
+            "--bin",
+            bin,
+            "--time-limit",
+            "3",
+            "--rate",
+            "1000",
+            "--node-count",
+            "3",
+            "--availability",
+            "total",
+            "--nemesis",
+            "partition",
+            "--nemesis-interval",
+            "1",
+        ],
+        &s,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = results(&s);
+    assert_eq!(r["availability"]["ok-fraction"], 1.0);
+    assert_eq!(r["net"]["servers"]["msgs-per-op"], 0.0);
+    assert_eq!(r["workload"]["duplicated-count"], 0);
+}

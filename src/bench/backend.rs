@@ -11,9 +11,10 @@
 //!
 //! No child outlives the bench: [`ProcessBackend::shutdown`] kills and reaps
 //! every child, and `Drop` does the same on error paths and panics. Ctrl-C
-//! is turned into a [`NodeEvent::Interrupted`] so the engine can stop and
-//! clean up (a signal handler cannot safely kill children itself; the
-//! `ctrlc` crate gives us a portable handler on a thread without `unsafe`).
+//! (and SIGTERM, SIGHUP) is turned into a [`NodeEvent::Interrupted`] so the
+//! engine can stop and clean up (a signal handler cannot safely kill
+//! children itself; the `ctrlc` crate, with its `termination` feature, gives
+//! us a portable handler on a thread without `unsafe`).
 
 use std::collections::VecDeque;
 use std::fs::File;

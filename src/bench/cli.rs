@@ -129,7 +129,7 @@ enum Command {
         #[arg(long, default_value = "maelstrom-runs")]
         store: PathBuf,
         /// Extra test flags appended to the page's command (e.g. `--time-limit 5`).
-        #[arg(last = true)]
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         extra: Vec<String>,
     },
     /// Run a test in-process for many seeds and list the failing ones.
@@ -311,7 +311,10 @@ pub fn main_with(argv: Vec<String>) -> i32 {
             seed,
             store,
             extra,
-        } => challenge_command(&id, in_process, seed, &store, &extra),
+        } => {
+            let in_process = in_process || extra.iter().any(|a| a == "--in-process");
+            challenge_command(&id, in_process, seed, &store, &extra)
+        }
         Command::Sweep {
             seeds,
             first_seed,
@@ -577,20 +580,31 @@ fn challenge_command(
                 let crit = criteria(&ch.id, &outcome.results);
                 let pass = crit.iter().all(|c| c.3);
                 let mut figures = Vec::new();
+                let r = &outcome.results;
+                let verdict = r.get("valid?").cloned().unwrap_or(Value::Null);
                 for (label, m, target, ok) in &crit {
-                    let m = m.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into());
+                    let m = if label == "valid?" {
+                        verdict.to_string()
+                    } else {
+                        m.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into())
+                    };
                     let mark = if *ok { "ok" } else { "FAIL" };
                     eprintln!("  {label:<24} {m:>10}  target {target:<10} {mark}");
                     if label != "valid?" {
                         figures.push(format!("{label} {m}"));
                     }
                 }
-                let verdict = outcome
-                    .results
-                    .get("valid?")
-                    .cloned()
-                    .unwrap_or(Value::Null);
                 figures.insert(0, format!("valid? {verdict}"));
+                if !crit.iter().any(|c| c.0 == "servers msgs-per-op") {
+                    if let Some(x) = r["net"]["servers"]["msgs-per-op"].as_f64() {
+                        figures.push(format!("servers msgs-per-op {x:.3}"));
+                    }
+                }
+                if !crit.iter().any(|c| c.0 == "ok-fraction") {
+                    if let Some(x) = r["availability"]["ok-fraction"].as_f64() {
+                        figures.push(format!("ok-fraction {x:.3}"));
+                    }
+                }
                 figures.push(format!("wall {:.1}s", outcome.wall.as_secs_f64()));
                 if let Some(d) = &outcome.dir {
                     eprintln!("  results in {}", d.display());
@@ -680,6 +694,13 @@ fn sweep_command(test: &TestArgs, first: u64, count: u64, argv: &[String]) -> i3
                 || s.starts_with("--seed=") => {}
             _ => flags.push(a.clone()),
         }
+    }
+    if super::inprocess::host_for(&opts.workload, 0).is_none() {
+        eprintln!(
+            "glomers: sweep runs in-process, and there is no in-process handler for workload {:?} yet",
+            opts.workload
+        );
+        return 254;
     }
     let results = sweep(&opts, first, count);
     let mut failing = 0;

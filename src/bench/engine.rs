@@ -34,6 +34,23 @@
 //! seed (separate streams for the generator, the network, the nemesis and
 //! the services, and one per in-process node), and nothing iterates a hash
 //! map, so an in-process run is a pure function of its options.
+//!
+//! # Deliberate differences from Maelstrom
+//!
+//! - A line a node prints that is not JSON, not a closed `src`/`dest`/`body`
+//!   envelope, or addressed to an unknown or closed id is reported (node,
+//!   line, reason) under `node-output` in the results and makes the run not
+//!   valid; the line is dropped and the node keeps being read. Maelstrom
+//!   logs a warning and silently stops reading that node (spec §1.6, §10).
+//! - A node that exits is reported as soon as its stdout closes, with
+//!   Maelstrom's crash message and exit 255, instead of at teardown.
+//! - Results are JSON (`results.json`, `history.jsonl`, `messages.jsonl`);
+//!   there is no perf, timeline or exceptions checker and no plots.
+//! - Times in the history and the journal count from the start of the
+//!   run (before init), not from the first operation.
+//! - `--latency-dist exponential --latency 0` gives zero latency instead of
+//!   Maelstrom's division by zero; `--time-limit` may be fractional.
+//! - Ctrl-C stops every node and exits 130.
 
 use super::backend::{Backend, NodeEvent, ProcessBackend, SpawnError};
 use super::check::Validity;
@@ -273,6 +290,30 @@ fn derive_seeds(seed: u64, n: usize) -> Seeds {
 
 /// Run one test with `opts`. Prints progress when `cfg.verbose`.
 pub fn run(opts: &TestOpts, cfg: &EngineConfig) -> Result<Outcome, BenchError> {
+    run_with_services(opts, cfg, services::default_services())
+}
+
+/// [`run`] with the given services instead of Maelstrom's defaults (for
+/// tests of the engine's service routing).
+pub fn run_with_services(
+    opts: &TestOpts,
+    cfg: &EngineConfig,
+    service_list: Vec<(&'static str, Box<dyn Service>)>,
+) -> Result<Outcome, BenchError> {
+    let workload = workloads::make(&opts.workload, opts)
+        .map_err(|e| BenchError::BadArgs(format!("workload {}: {e}", opts.workload)))?;
+    run_with(opts, cfg, workload, service_list)
+}
+
+/// [`run`] with a given workload and services (for tests of the engine).
+/// `opts.workload` still names the run directory and, in-process, the
+/// handler.
+pub fn run_with(
+    opts: &TestOpts,
+    cfg: &EngineConfig,
+    workload: Box<dyn Workload>,
+    service_list: Vec<(&'static str, Box<dyn Service>)>,
+) -> Result<Outcome, BenchError> {
     let wall_start = Instant::now();
     if opts.nodes.is_empty() {
         return Err(BenchError::BadArgs("no nodes to test".into()));
@@ -280,8 +321,6 @@ pub fn run(opts: &TestOpts, cfg: &EngineConfig) -> Result<Outcome, BenchError> {
     if opts.concurrency == 0 {
         return Err(BenchError::BadArgs("--concurrency must be positive".into()));
     }
-    let workload = workloads::make(&opts.workload, opts)
-        .map_err(|e| BenchError::BadArgs(format!("workload {}: {e}", opts.workload)))?;
     let seeds = derive_seeds(opts.seed, opts.nodes.len());
     let dir = if cfg.write_store {
         Some(
@@ -303,6 +342,22 @@ pub fn run(opts: &TestOpts, cfg: &EngineConfig) -> Result<Outcome, BenchError> {
             dir.as_ref()
                 .map(|d| format!(", results in {}", d.display()))
                 .unwrap_or_default()
+        );
+        eprintln!(
+            "glomers: {} on {} node(s) ({}), concurrency {}, rate {}/s, time limit {} s, latency {} ms {}, nemesis {}",
+            opts.workload,
+            opts.nodes.len(),
+            if opts.in_process { "in-process, virtual clock" } else { "processes" },
+            opts.concurrency,
+            opts.rate,
+            opts.time_limit,
+            opts.latency,
+            format!("{:?}", opts.latency_dist).to_lowercase(),
+            if opts.nemesis_partition {
+                format!("partition every ~{} s", opts.nemesis_interval)
+            } else {
+                "none".into()
+            }
         );
     }
     let backend: Box<dyn Backend> = if opts.in_process {
@@ -342,7 +397,7 @@ pub fn run(opts: &TestOpts, cfg: &EngineConfig) -> Result<Outcome, BenchError> {
         .map(|(i, n)| net.add(n, EpKind::Node(i)))
         .collect();
     let mut svc = Vec::new();
-    for (i, (name, s)) in services::default_services().into_iter().enumerate() {
+    for (i, (name, s)) in service_list.into_iter().enumerate() {
         net.add(name, EpKind::Service(i));
         svc.push(s);
     }
@@ -618,14 +673,23 @@ impl<'a> Engine<'a> {
             );
         };
         let Some(dest) = self.net.lookup(&env.dest) else {
-            return self.node_error(
-                node,
-                line,
+            let closed = env
+                .dest
+                .strip_prefix('c')
+                .and_then(|k| k.parse::<usize>().ok())
+                .is_some_and(|k| k < self.clients.len());
+            let why = if closed {
+                format!(
+                    "invalid destination for message: client {:?} was already closed (its operation ended, e.g. timed out); Maelstrom would stop reading this node from here on",
+                    env.dest
+                )
+            } else {
                 format!(
                     "invalid destination for message: {:?} is not a node, open client or service",
                     env.dest
-                ),
-            );
+                )
+            };
+            return self.node_error(node, line, why);
         };
         let body: Box<str> = env.body.get().into();
         self.send(src, dest, body);
@@ -845,9 +909,12 @@ impl<'a> Engine<'a> {
         if let Some(inv) = self.workload.next_op(&ctx, &mut self.gen_rng) {
             self.start_op(w, inv);
         }
+        // Jepsen's stagger: the next op is due U(0, 2/rate) after this op's
+        // due time (which is now, unless it had to wait for a free worker),
+        // so the real clock's wake-up jitter does not slow the rate down.
         let dt = 2.0 / self.opts.rate;
         let gap = Duration::from_secs_f64(self.gen_rng.gen_range(0.0..dt));
-        self.gen_next = self.now + gap;
+        self.gen_next += gap;
         if self.gen_next < self.main_end {
             self.schedule(self.gen_next, Event::Generate);
         }
@@ -931,8 +998,11 @@ impl<'a> Engine<'a> {
         }
         match self.phase {
             Phase::Main if self.gen_blocked => {
+                // The op waited for a free worker: it goes now, and the next
+                // one is due a gap after now (Jepsen's stagger).
                 self.gen_blocked = false;
-                self.schedule(self.gen_next, Event::Generate);
+                self.gen_next = self.now;
+                self.schedule(self.now, Event::Generate);
             }
             Phase::Draining => self.check_main_done(),
             Phase::Final => self.advance_final(w),

@@ -100,7 +100,12 @@ impl Workload for UniqueIds {
         dups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         let mut shown = Map::new();
         for (k, n) in dups.iter().take(SHOW_DUPLICATES) {
-            shown.insert((*k).clone(), (*n).into());
+            // Show string ids without their JSON quotes.
+            let label = match counts.get(*k) {
+                Some((_, Value::String(s))) => s.clone(),
+                _ => (*k).clone(),
+            };
+            shown.insert(label, (*n).into());
         }
         let mut range = Some((None::<&Value>, None::<&Value>));
         for v in &oks {
