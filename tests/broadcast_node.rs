@@ -256,3 +256,64 @@ fn config_parses_the_knob() {
     assert!(parse(&["--verbose"], None).is_err());
     assert!(parse(&[], Some("abc")).is_err());
 }
+
+#[test]
+fn odd_internal_messages_are_survived() {
+    let mut c = Cluster::new(3);
+    let big = usize::MAX;
+    let odd = [
+        (
+            0,
+            "n1",
+            json!({"type": "up", "echo": 99, "wait_us": u64::MAX, "start": big,
+                         "vals": [1, 2], "have": [big, big, big, big], "missing": true}),
+        ),
+        (
+            0,
+            "n2",
+            json!({"type": "up", "echo": null, "wait_us": 0, "start": 0, "vals": [],
+                         "have": [], "missing": false}),
+        ),
+        (
+            1,
+            "n0",
+            json!({"type": "round", "round": 1, "slot_us": u64::MAX, "late_us": u64::MAX,
+                         "runs": [{"o": 9, "s": big, "v": [3]}, {"o": 2, "s": big, "v": [4, 5]}],
+                         "have": [big]}),
+        ),
+        (
+            1,
+            "n2",
+            json!({"type": "round", "round": 2, "runs": [{"o": 0, "s": 0, "v": [6]}],
+                         "have": []}),
+        ),
+        (
+            2,
+            "n1",
+            json!({"type": "up", "start": 0, "vals": [7], "have": [], "missing": false}),
+        ),
+    ];
+    for (to, from, body) in odd {
+        let line = json!({"src": from, "dest": format!("n{to}"), "body": body});
+        c.hosts[to].handle_line(line.to_string().as_bytes(), c.now);
+    }
+    c.collect();
+    c.advance(ms(5000));
+    // Only the hub's own round may carry values; the rest was ignored.
+    assert!(!c.read(2).contains(&json!(7)));
+    assert!(!c.read(1).contains(&json!(6)));
+    c.client(1, json!({"type": "gossip"}));
+    let r = c.replies.pop().unwrap();
+    assert_eq!(
+        (r.body["type"].as_str(), r.body["code"].as_u64()),
+        (Some("error"), Some(10))
+    );
+    // The cluster still works.
+    c.deliver_all();
+    c.client(2, json!({"type": "broadcast", "message": 42}));
+    for t in (5001..9000).step_by(50) {
+        c.advance(ms(t));
+        c.deliver_all();
+    }
+    assert!(c.read(1).contains(&json!(42)));
+}

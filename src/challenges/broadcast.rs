@@ -606,7 +606,7 @@ impl Broadcast {
         let now = ctx.now();
         let mut fresh = false;
         for (i, v) in up.vals.iter().enumerate() {
-            fresh |= self.store(l, up.start + i, v);
+            fresh |= self.store(l, up.start.saturating_add(i), v);
         }
         let n = self.n();
         let late_window = self.cfg.batch / 4;
@@ -664,7 +664,7 @@ impl Broadcast {
     fn leaf_on_round(&mut self, msg: RoundMsg, ctx: &mut Ctx<'_, Self>) {
         for run in &msg.runs {
             for (i, v) in run.v.iter().enumerate() {
-                self.store(run.o, run.s + i, v);
+                self.store(run.o, run.s.saturating_add(i), v);
             }
         }
         let me = self.me;
@@ -889,7 +889,8 @@ impl Node for Broadcast {
                 }
             }
             Payload::Up(up) => {
-                if let Some(l) = src.filter(|&l| l != self.me) {
+                let is_hub = matches!(self.role, Role::Hub(_));
+                if let Some(l) = src.filter(|&l| is_hub && l != self.me) {
                     self.hub_on_up(l, up, ctx);
                 }
             }
