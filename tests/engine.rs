@@ -231,3 +231,71 @@ fn every_in_process_workload_replays_byte_for_byte() {
     }
     assert!(checked.contains(&"echo"), "{checked:?}");
 }
+
+/// FinalEcho with a setup request per node.
+struct SetupEcho {
+    request: Value,
+}
+
+impl Workload for SetupEcho {
+    fn name(&self) -> &'static str {
+        "echo"
+    }
+    fn setup_request(&mut self, node: &str, _opts: &TestOpts) -> Option<Value> {
+        let mut r = self.request.clone();
+        r["node"] = json!(node);
+        Some(r)
+    }
+    fn next_op(&mut self, _ctx: &GenCtx<'_>, _rng: &mut StdRng) -> Option<Invocation> {
+        Some(Invocation::new("echo", json!("x")))
+    }
+    fn new_client(&self, _ctx: &GenCtx<'_>) -> Box<dyn WorkloadClient> {
+        Box::new(Client)
+    }
+    fn check(&self, _history: &History, _opts: &TestOpts) -> Value {
+        json!({"valid?": true})
+    }
+}
+
+#[test]
+fn setup_requests_come_from_setup_clients_and_errors_abort() {
+    let mut o = opts(3);
+    o.nemesis_partition = false;
+    o.time_limit = 2.0;
+    let store = std::env::temp_dir().join(format!("glomers-setup-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&store);
+    o.store = store.clone();
+    let cfg = EngineConfig {
+        verbose: false,
+        ..EngineConfig::default()
+    };
+    // The echo handler answers an echo setup request: the test proceeds.
+    let wl = Box::new(SetupEcho {
+        request: json!({"type": "echo", "echo": "setup"}),
+    });
+    let out = run_with(&o, &cfg, wl, Vec::new()).expect("run");
+    assert_eq!(out.results["valid?"], true);
+    let journal = std::fs::read_to_string(store.join("latest/messages.jsonl")).unwrap();
+    let first_line = |needle: &str| journal.lines().position(|l| l.contains(needle));
+    // Init clients c0..c2, setup clients c3..c5 (each to its own node),
+    // worker clients from c6 on, and every setup before any op.
+    for (c, n) in [("c3", "n0"), ("c4", "n1"), ("c5", "n2")] {
+        let l = first_line(&format!("\"src\":\"{c}\",\"dest\":\"{n}\"")).expect(c);
+        assert!(journal
+            .lines()
+            .nth(l)
+            .unwrap()
+            .contains("\"echo\":\"setup\""));
+        assert!(l < first_line("\"echo\":\"x\"").unwrap());
+    }
+    assert!(first_line("\"src\":\"c6\"").is_some());
+    let _ = std::fs::remove_dir_all(&store);
+    // The echo handler rejects an unknown type with error 10: abort.
+    let wl = Box::new(SetupEcho {
+        request: json!({"type": "topology"}),
+    });
+    let quiet_cfg = quiet();
+    let err = run_with(&o, &quiet_cfg, wl, Vec::new()).expect_err("setup error aborts");
+    assert_eq!(err.exit_code(), 255);
+    assert!(err.to_string().contains("setup failed: node n"), "{err}");
+}

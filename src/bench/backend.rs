@@ -126,8 +126,11 @@ pub struct ProcessBackend {
     start: Instant,
     nodes: Vec<ProcNode>,
     rx: Receiver<(Instant, NodeEvent)>,
-    tx: Sender<(Instant, NodeEvent)>,
-    _intr: Option<std::thread::JoinHandle<()>>,
+    /// Kept so the channel stays open after every reader thread has ended
+    /// (waiting then times out instead of failing at once).
+    _tx: Sender<(Instant, NodeEvent)>,
+    /// Forwards Ctrl-C from the handler's channel into ours.
+    _interrupt_forwarder: Option<std::thread::JoinHandle<()>>,
     shut: bool,
 }
 
@@ -184,8 +187,8 @@ impl ProcessBackend {
             start,
             nodes: Vec::new(),
             rx,
-            tx: tx.clone(),
-            _intr: None,
+            _tx: tx.clone(),
+            _interrupt_forwarder: None,
             shut: false,
         };
         // Ctrl-C: forward into our channel with a timestamp.
@@ -194,7 +197,7 @@ impl ProcessBackend {
             *slot = Some(itx);
         }
         let fwd = tx.clone();
-        backend._intr = std::thread::Builder::new()
+        backend._interrupt_forwarder = std::thread::Builder::new()
             .name("interrupt".into())
             .spawn(move || {
                 while let Ok(ev) = irx.recv() {
@@ -450,7 +453,6 @@ impl Backend for ProcessBackend {
             }
         }
         self.kill_all();
-        let _ = &self.tx;
         match crashed {
             Some(r) => Err(r),
             None => Ok(()),

@@ -360,6 +360,9 @@ pub fn run_with(
             }
         );
     }
+    if opts.in_process && opts.bin.is_some() && cfg.verbose {
+        eprintln!("glomers: --in-process runs our own handler; --bin is ignored");
+    }
     let backend: Box<dyn Backend> = if opts.in_process {
         Box::new(
             InProcessBackend::new(&opts.workload, &opts.nodes, &seeds.nodes, opts.log_stderr)

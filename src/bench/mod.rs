@@ -15,6 +15,18 @@
 //! - [`inprocess`]: our handlers by workload name, on a virtual clock.
 //! - [`results`]: stats and availability checkers, result map, run directories.
 //! - [`cli`]: the `glomers` command line (`test`, `challenge`, `sweep`).
+//!
+//! # Adding a workload
+//!
+//! 1. Implement [`workload::Workload`] (generator, client, checker) in
+//!    `workloads/<name>.rs` and add its arm to [`workloads::make`]. The
+//!    engine does everything else: processes, clients, `msg_id`s, timeouts,
+//!    the network, the nemesis, the history and the common checkers.
+//! 2. For `--in-process` runs, add the handler's arm to
+//!    [`inprocess::host_for`].
+//! 3. `glomers challenge <id>` then runs the Fly.io page's command from
+//!    `scripts/challenges.tsv`; [`engine::run_with`] runs a custom workload
+//!    from a test.
 pub mod backend;
 pub mod check;
 pub mod cli;
