@@ -4,7 +4,8 @@
 //! - **Setup.** Each node's setup client sends one `topology` message
 //!   holding the *whole* map built by [`topology`] for `--topology` (grid by
 //!   default; line, total, tree/tree2, tree3 and tree4), laid out the way
-//!   Maelstrom lays them out.
+//!   Maelstrom lays them out; the reply must be a bare `topology_ok`
+//!   (`Workload::check_setup_reply`).
 //! - **Generator.** A 50/50 random mix of `broadcast` (values 0, 1, 2, …:
 //!   globally unique and increasing) and `read`. Final phase: after the heal
 //!   and the recovery wait, every worker performs exactly one
@@ -135,6 +136,10 @@ impl Workload for Broadcast {
 
     fn setup_request(&mut self, _node: &str, _opts: &TestOpts) -> Option<Value> {
         Some(json!({"type": "topology", "topology": self.topology}))
+    }
+
+    fn check_setup_reply(&self, body: &Value) -> Result<(), String> {
+        check_closed_body(body, "topology_ok", &[])
     }
 
     fn next_op(&mut self, _ctx: &GenCtx<'_>, rng: &mut StdRng) -> Option<Invocation> {
@@ -555,6 +560,13 @@ mod tests {
         };
         assert_eq!((fin.f.as_str(), fin.final_phase), ("read", true));
         assert_eq!(w.final_step(&ctx, &mut rng), FinalStep::Done);
+        let ok = json!({"type": "topology_ok", "in_reply_to": 1});
+        assert_eq!(w.check_setup_reply(&ok), Ok(()));
+        let extra = json!({"type": "topology_ok", "in_reply_to": 1, "topology": {}});
+        assert!(w.check_setup_reply(&extra).is_err());
+        assert!(w
+            .check_setup_reply(&json!({"type": "init_ok", "in_reply_to": 1}))
+            .is_err());
         let other = GenCtx { worker: 1, ..ctx };
         assert!(matches!(w.final_step(&other, &mut rng), FinalStep::Op(_)));
     }
