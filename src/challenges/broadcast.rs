@@ -110,7 +110,12 @@
 //! - Reads return a node's values in arrival order; each value appears
 //!   once, even if a client broadcasts it twice.
 //! - The knob is process-wide ([`set_config`]); simulations and tests set it
-//!   per thread with [`with_config`].
+//!   per thread with [`with_config`]. The bench's in-process mode does not
+//!   pass binary arguments to handlers, so it runs the default unless its
+//!   driver wraps the run in [`with_config`].
+//!
+//! Measured figures (process mode, seeds listed) are in
+//! `maelstrom-runs/records/broadcast.md`.
 
 use crate::runtime::{Ctx, Error, Init, Node, NodeId, Request};
 use serde::{Deserialize, Serialize};
