@@ -849,7 +849,13 @@ impl<'a> Engine<'a> {
         let opts = self.opts;
         let name = &opts.nodes[node];
         match outcome {
-            Ok(_) => {
+            Ok(body) => {
+                if let Err(why) = self.workload.check_setup_reply(&body) {
+                    self.fatal = Some(BenchError::Fatal(format!(
+                        "setup failed: node {name} answered the setup request with a malformed reply ({why}): {body}"
+                    )));
+                    return;
+                }
                 self.pending_setup -= 1;
                 if self.pending_setup == 0 {
                     self.start_main();
