@@ -56,6 +56,10 @@ pub struct DepGraph {
     pub out: Vec<Vec<(u32, u8)>>,
     /// Number of edges.
     pub edges: usize,
+    /// Whether any pair of transactions was related at all, self-edges
+    /// (dropped) included. Elle's graph keeps the vertices of a dropped
+    /// self-edge, and calls a graph empty only when it has no vertex.
+    pub linked: bool,
 }
 
 impl DepGraph {
@@ -91,7 +95,9 @@ pub fn build(t: &Txns, versions: &VersionGraphs, realtime: bool) -> DepGraph {
         }
     }
     let mut edges: HashMap<(u32, u32), u8> = HashMap::new();
+    let mut linked = false;
     let mut link = |a: u32, b: u32, rel: u8| {
+        linked = true;
         if a != b {
             *edges.entry((a, b)).or_insert(0) |= rel;
         }
@@ -122,8 +128,8 @@ pub fn build(t: &Txns, versions: &VersionGraphs, realtime: bool) -> DepGraph {
             }
         }
     }
-    if realtime {
-        realtime_edges(t, &vertex, &mut link);
+    if realtime && realtime_edges(t, &vertex, &mut link) {
+        linked = true;
     }
     let mut out = vec![Vec::new(); txn.len()];
     let count = edges.len();
@@ -137,26 +143,38 @@ pub fn build(t: &Txns, versions: &VersionGraphs, realtime: bool) -> DepGraph {
         txn,
         out,
         edges: count,
+        linked,
     }
 }
 
 /// Real-time order, reduced: each `ok` transaction links to every later
 /// invoked `ok` one, except through a "frontier" that drops a completed
 /// transaction once a later one that follows it has completed (the edge
-/// is then implied transitively).
-fn realtime_edges(t: &Txns, vertex: &HashMap<usize, u32>, link: &mut impl FnMut(u32, u32, u8)) {
-    // Completion (if ok) of each invocation.
-    let mut completion: HashMap<usize, u32> = HashMap::new();
+/// is then implied transitively). Returns whether Elle's real-time graph
+/// would have any vertex: it also links to `info` and `fail` completions,
+/// which can never be on a cycle, so we keep no such edge.
+fn realtime_edges(
+    t: &Txns,
+    vertex: &HashMap<usize, u32>,
+    link: &mut impl FnMut(u32, u32, u8),
+) -> bool {
+    // Completion of each invocation: Some(vertex) if ok, else None.
+    let mut completion: HashMap<usize, Option<u32>> = HashMap::new();
     for (i, x) in t.txns.iter().enumerate() {
-        if let (Some(inv), Some(&v)) = (x.invocation, vertex.get(&i)) {
-            completion.insert(inv, v);
+        if let Some(inv) = x.invocation {
+            completion.insert(inv, vertex.get(&i).copied());
         }
     }
+    let mut linked = false;
     let mut frontier: Vec<u32> = Vec::new();
     let mut preds: HashMap<u32, Vec<u32>> = HashMap::new();
     for (i, x) in t.txns.iter().enumerate() {
         if x.kind == OpType::Invoke {
-            if let Some(&b) = completion.get(&i) {
+            let Some(&done) = completion.get(&i) else {
+                continue;
+            };
+            linked |= !frontier.is_empty();
+            if let Some(b) = done {
                 for &a in &frontier {
                     link(a, b, REALTIME);
                 }
@@ -169,6 +187,7 @@ fn realtime_edges(t: &Txns, vertex: &HashMap<usize, u32>, link: &mut impl FnMut(
             frontier.push(b);
         }
     }
+    linked
 }
 
 /// Strongly connected components of `adj` (Tarjan, iterative), each as a

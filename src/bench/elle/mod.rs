@@ -208,7 +208,7 @@ pub fn check_with_timeout(history: &History, models: &[String], timeout: Duratio
     all.extend(direct::internal(&t));
     all.extend(direct::lost_update(&t));
     all.extend(cyclic);
-    if graph.edges == 0 {
+    if !graph.linked {
         all.push(Case {
             kind: "empty-transaction-graph".into(),
             ops: vec![],
