@@ -1,5 +1,8 @@
 //! Elle's rw-register checker, as Maelstrom runs it on `txn-rw-register`
-//! (../shared/maelstrom-spec.md §5.6, §8), written for this crate.
+//! (../shared/maelstrom-spec.md §5.6, §8), written for this crate (it
+//! replaced the `adya` crate, which was not sound as published: an unknown
+//! model name prohibited nothing, duplicate writes made it give up and
+//! pass, and it named a write cycle whose edges were also reads G0).
 //!
 //! # What is checked
 //!
@@ -70,11 +73,18 @@
 //!
 //! The rules (external reads and writes, G1a/G1b/internal/lost-update,
 //! version sources, edges, probes, the class of a cycle, prohibited sets
-//! and the model lattice, the redundancy rule for probes, the verdict) are
-//! Elle 0.2.x's, whose names we use (`G-single-item`, `*-cycle-exists`;
-//! Elle 0.1.6, in Maelstrom 0.2.3, has no probes and says `G-single`). The
-//! code is ours. Differences:
+//! and the model lattice, the redundancy rule for probes, an empty graph
+//! meaning "no transaction related to any, itself included", the verdict)
+//! are Elle 0.2.x's, whose names we use (`G-single-item`,
+//! `*-cycle-exists`). The code is ours, checked against an independent
+//! oracle (tests/txn_checker.rs) on random histories. Differences:
 //!
+//! - **Elle 0.1.6** (Maelstrom 0.2.3) has no probes and says `G-single`.
+//!   With writes-follow-reads inference every `ww` edge is also a `wr`
+//!   edge (the overwriter read what it overwrote), so a write cycle is
+//!   named G1c by both versions; read uncommitted then fails here (and in
+//!   0.2.x) through `PL-1-cycle-exists`, while 0.1.6 passes it (Maelstrom
+//!   issue #56). We are stricter there, as the bench's rules require.
 //! - **Search.** Elle's BFS may use an edge as any relation it carries and
 //!   then *discards* a cycle whose explanation has another class; for
 //!   G-single-item, G-nonadjacent-item and G2-item we search on the
@@ -84,7 +94,8 @@
 //!   may be shown. G0 and G1c are searched as Elle does (projection onto
 //!   `ww`, resp. `ww ∪ wr` with a `wr`), and named by their explanation.
 //! - **Timeouts.** The budget is checked between and inside searches;
-//!   probes are never cut short (Elle: same).
+//!   probes are never cut short (as in Elle). On a timeout the component's
+//!   fallback cycle is the shortest in its weakest cyclic projection.
 //! - **G1b** ignores a transaction's reads of its own intermediate writes
 //!   whether its invocation or completion recorded them (Elle compares the
 //!   entry indices, which can differ).
@@ -94,6 +105,15 @@
 //! - **Output.** Anomaly entries are `{type, ops, explanation, detail}` maps
 //!   (history indices involved, a sentence, and Elle-like fields under
 //!   `detail`) rather than Elle's bare maps.
+//!
+//! # Cost
+//!
+//! Linear in the history plus the edges, except the cycle search inside
+//! strongly connected components (bounded by the budget). Measured in
+//! release on two shared cores: a 20 000-transaction history checks in
+//! 0.05–0.2 s under any supported model, including real-world histories
+//! of a read-committed store whose serializable check searches many
+//! components (tests/txn_checker.rs `a_long_history_checks_quickly`).
 //!
 //! # Layout
 //!

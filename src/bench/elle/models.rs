@@ -4,12 +4,12 @@
 //! Three relations, as Elle states them (`consistency_model.clj`; sources
 //! there: Adya, Bailis et al., Cerone et al., Daudjee & Salem, …):
 //!
-//! - [`IMPLIES`]: model `a` → models `b` that every history satisfying `a`
+//! - `IMPLIES`: model `a` → models `b` that every history satisfying `a`
 //!   also satisfies;
-//! - [`PROSCRIBES`]: model → the anomalies it prohibits directly (weaker
-//!   models' prohibitions are inherited through [`IMPLIES`]);
-//! - [`ANOMALY_IMPLIES`]: anomaly → anomalies it is an instance of (a G0
-//!   cycle is also a G1c, a G1a is a G1, …), plus [`SEVERITY`], used only to
+//! - `PROSCRIBES`: model → the anomalies it prohibits directly (weaker
+//!   models' prohibitions are inherited through `IMPLIES`);
+//! - `ANOMALY_IMPLIES`: anomaly → anomalies it is an instance of (a G0
+//!   cycle is also a G1c, a G1a is a G1, …), plus `SEVERITY`, used only to
 //!   order the cycle search from the most to the least severe.
 //!
 //! Models are stored under Elle's canonical names (`PL-2` for read
