@@ -284,6 +284,30 @@ fn node_that_never_answers_init_aborts() {
 }
 
 #[test]
+fn malformed_setup_reply_aborts() {
+    let s = store("badtopo");
+    let o = run(
+        &[
+            "-w",
+            "broadcast",
+            "--bin",
+            &fixture("broadcast_bad_topology_ok.py"),
+            "--node-count",
+            "2",
+            "--time-limit",
+            "2",
+        ],
+        &s,
+    );
+    assert_eq!(o.status.code(), Some(255), "{}", stderr(&o));
+    assert!(stderr(&o).contains("malformed reply"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("neighbours"), "{}", stderr(&o));
+    for pid in fixture_pids(&s) {
+        assert!(!alive(pid), "node process {pid} survived the bench");
+    }
+}
+
+#[test]
 fn bad_arguments_exit_254() {
     let s = store("badargs");
     let o = run(&["-w", "echo", "--bin", "/nonexistent/echo"], &s);

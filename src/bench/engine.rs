@@ -849,7 +849,13 @@ impl<'a> Engine<'a> {
         let opts = self.opts;
         let name = &opts.nodes[node];
         match outcome {
-            Ok(_) => {
+            Ok(body) => {
+                if let Err(why) = self.workload.check_setup_reply(&body) {
+                    self.fatal = Some(BenchError::Fatal(format!(
+                        "setup failed: node {name} answered the setup request with a malformed reply ({why}): {body}"
+                    )));
+                    return;
+                }
                 self.pending_setup -= 1;
                 if self.pending_setup == 0 {
                     self.start_main();
@@ -1015,8 +1021,11 @@ impl<'a> Engine<'a> {
 
     // ---- nemesis -------------------------------------------------------
 
+    /// Record a nemesis operation as Jepsen does: two `info` entries, the
+    /// first with the request, the second with what was done.
     fn record_nemesis(&mut self, f: &str, invoke: Value, info: Value) {
-        for (kind, value) in [(OpType::Invoke, invoke), (OpType::Info, info)] {
+        for value in [invoke, info] {
+            let kind = OpType::Info;
             self.history.push(Op {
                 index: 0,
                 time: self.now.as_nanos() as u64,

@@ -29,6 +29,9 @@ pub fn host_for(workload: &str, seed: u64) -> Option<Box<dyn AnyHost>> {
         "txn-rw-register" => Some(Box::new(NodeHost::<
             challenges::txn_rw_register::TxnRwRegister,
         >::new(seed))),
+        "broadcast" => Some(Box::new(NodeHost::<challenges::broadcast::Broadcast>::new(
+            seed,
+        ))),
         _ => None,
     }
 }

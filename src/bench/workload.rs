@@ -144,6 +144,14 @@ pub trait Workload: Send {
         None
     }
 
+    /// Check the (non-error) reply to [`Workload::setup_request`] against
+    /// the RPC's response schema, as Maelstrom's `defrpc` does; an `Err`
+    /// should abort the test like an error reply. Default: accept anything.
+    fn check_setup_reply(&self, body: &Value) -> Result<(), String> {
+        let _ = body;
+        Ok(())
+    }
+
     /// The next main-phase operation for a free worker, or None if the
     /// workload has nothing to emit for it now.
     fn next_op(&mut self, ctx: &GenCtx<'_>, rng: &mut StdRng) -> Option<Invocation>;

@@ -200,6 +200,10 @@ pub fn check_history(history: &History, opts: &TestOpts) -> Value {
     let mut result = elle::check_rw_register(history, &opts.consistency_models);
     let (count, example) = malformed(history);
     if let Value::Object(map) = &mut result {
+        // Maelstrom's result always carries these two, even when valid
+        // (`:anomaly-types ()`, `:anomalies nil`).
+        map.entry("anomaly-types").or_insert_with(|| json!([]));
+        map.entry("anomalies").or_insert(Value::Null);
         map.insert("malformed-responses".into(), json!(count));
         if let Some(ex) = example {
             map.insert("malformed-response-example".into(), ex);
