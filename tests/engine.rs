@@ -235,6 +235,7 @@ fn every_in_process_workload_replays_byte_for_byte() {
     let solved = [
         "echo",
         "unique-ids",
+        "broadcast",
         "g-counter",
         "pn-counter",
         "kafka",

@@ -118,6 +118,16 @@ fn sweep_2_unique_ids_partition() {
 }
 
 #[test]
+fn sweep_3c_broadcast_partition() {
+    sweep("3c", &[], 0, 100);
+}
+
+#[test]
+fn sweep_3d_broadcast_partition() {
+    sweep("3d", &["--nemesis", "partition"], 0, 100);
+}
+
+#[test]
 fn sweep_4_g_counter_partition() {
     sweep("4", &[], 0, 100);
 }
