@@ -420,6 +420,16 @@ fn every_script_has_a_test() {
         .collect();
     names.sort();
     assert_eq!(names, SCRIPTS, "tests/scenarios/*.txt and SCRIPTS differ");
+    // A trace alone can be regenerated into agreement; an `expect` cannot.
+    for n in &names {
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/scenarios/{n}.txt"));
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(
+            text.lines().any(|l| l.starts_with("expect ")),
+            "{n}.txt checks nothing: add an `expect` line"
+        );
+    }
 }
 
 /// Every script, in file-name order.
