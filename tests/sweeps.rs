@@ -31,8 +31,10 @@ use std::time::Instant;
 /// Seeds per challenge in a debug build.
 const DEBUG_SEEDS: u64 = 3;
 
-/// A parser for `glomers test`'s flags alone.
+/// A parser for `glomers test`'s flags alone (a later flag overrides an
+/// earlier one, as on `glomers challenge`'s command line).
 #[derive(clap::Parser)]
+#[command(args_override_self = true)]
 struct Flags {
     #[command(flatten)]
     test: TestArgs,
