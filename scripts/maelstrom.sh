@@ -24,6 +24,7 @@ row=$(awk -F'\t' -v id="$id" '!/^#/ && $1 == id' "$table")
 workload=$(cut -f2 <<<"$row")
 binary=$(cut -f3 <<<"$row")
 read -r -a flags <<<"$(cut -f4 <<<"$row")"
+read -r -a node_args <<<"$(cut -f5 -s <<<"$row")"
 
 maelstrom=${MAELSTROM:-$(command -v maelstrom || true)}
 if [ -z "$maelstrom" ] || [ ! -x "$maelstrom" ]; then
@@ -45,4 +46,8 @@ fi
 mkdir -p "$root/maelstrom-runs"
 cd "$root/maelstrom-runs"
 set -x
+if [ ${#node_args[@]} -gt 0 ]; then
+    # Everything after `--` is forwarded to the node binary.
+    exec "$maelstrom" test -w "$workload" --bin "$root/target/release/$binary" "${flags[@]}" "$@" -- "${node_args[@]}"
+fi
 exec "$maelstrom" test -w "$workload" --bin "$root/target/release/$binary" "${flags[@]}" "$@"

@@ -381,6 +381,16 @@ pub struct Challenge {
     pub binary: String,
     /// The page's flags.
     pub flags: Vec<String>,
+    /// Arguments for our node binary (after `--`).
+    pub node_args: Vec<String>,
+}
+
+/// The whitespace-separated words of an optional column.
+fn words(col: Option<&str>) -> Vec<String> {
+    col.unwrap_or("")
+        .split_whitespace()
+        .map(String::from)
+        .collect()
 }
 
 /// The Fly.io sub-challenges, from scripts/challenges.tsv.
@@ -394,12 +404,8 @@ pub fn challenges() -> Vec<Challenge> {
                 id: cols.next()?.to_string(),
                 workload: cols.next()?.to_string(),
                 binary: cols.next()?.to_string(),
-                flags: cols
-                    .next()
-                    .unwrap_or("")
-                    .split_whitespace()
-                    .map(String::from)
-                    .collect(),
+                flags: words(cols.next()),
+                node_args: words(cols.next()),
             })
         })
         .collect()
@@ -537,6 +543,10 @@ fn challenge_command(
             argv.push(s.to_string());
         }
         argv.extend(extra.iter().cloned());
+        if !ch.node_args.is_empty() {
+            argv.push("--".into());
+            argv.extend(ch.node_args.iter().cloned());
+        }
         let shown = argv[1..].join(" ");
         let args = match Cli::try_parse_from(&argv) {
             Ok(Cli {

@@ -314,6 +314,22 @@ pub fn run_with(
     workload: Box<dyn Workload>,
     service_list: Vec<(&'static str, Box<dyn Service>)>,
 ) -> Result<Outcome, BenchError> {
+    if opts.in_process {
+        // The node arguments a binary would parse configure our handler.
+        return super::inprocess::with_node_args(&opts.workload, &opts.bin_args, || {
+            run_configured(opts, cfg, workload, service_list)
+        })
+        .map_err(BenchError::BadArgs)?;
+    }
+    run_configured(opts, cfg, workload, service_list)
+}
+
+fn run_configured(
+    opts: &TestOpts,
+    cfg: &EngineConfig,
+    workload: Box<dyn Workload>,
+    service_list: Vec<(&'static str, Box<dyn Service>)>,
+) -> Result<Outcome, BenchError> {
     let wall_start = Instant::now();
     if opts.nodes.is_empty() {
         return Err(BenchError::BadArgs("no nodes to test".into()));
