@@ -1,0 +1,155 @@
+//! Seed sweeps: each Fly.io sub-challenge that partitions can hurt, under
+//! its page's command *with* the partition nemesis, over a fixed range of
+//! seeds in virtual time (in-process, [`glomers::bench::cli::sweep`]).
+//!
+//! A failing seed is reported with a one-line replay command; the run is a
+//! pure function of its flags and seed, so the replay shows the same
+//! history. Seed ranges are fixed so that CI is reproducible; a change
+//! that breaks one seed breaks it every time.
+//!
+//! What is swept, and why:
+//!
+//! - `2`, `3c`, `4`, `6b`, `6c`: the page's command, which already has
+//!   `--nemesis partition`.
+//! - `3d` and `5b`: the page's command plus `--nemesis partition`.
+//! - Not swept: `1` (echo has no peers, so a partition means nothing), `3a`
+//!   (one node: a partition is a no-op), `3b` (3c is 3b with partitions),
+//!   `3e` and `5c` (the same commands as 3d and 5b; those pages add
+//!   efficiency targets, not failure modes), `6a` (one node).
+//!
+//! Every flag is the page's; only the number of seeds is chosen here, to
+//! fit about two minutes of `cargo test --release` on two cores (cargo
+//! runs the tests below on parallel threads). A debug build (`cargo test`
+//! without `--release`) is some ten times slower and runs
+//! [`DEBUG_SEEDS`] seeds of each, as a smoke test; CI runs release.
+//!
+//! Measured (26 Nov 2026, `time cargo test --release --test sweeps`, two
+//! cores): 59 s wall, 108 s CPU; per sweep, 5b ≈ 49 s, 6b and 6c ≈ 23 s
+//! each, 2 and 3d ≈ 9 s each, 4 and 3c under 1 s. With one of the two
+//! cores taken by other work the same run took 125 s.
+
+use glomers::bench::check::Validity;
+use glomers::bench::cli::{self, TestArgs};
+use glomers::bench::{inprocess, workloads};
+use std::time::Instant;
+
+/// Seeds per challenge in a debug build.
+const DEBUG_SEEDS: u64 = 3;
+
+/// A parser for `glomers test`'s flags alone (a later flag overrides an
+/// earlier one, as on `glomers challenge`'s command line).
+#[derive(clap::Parser)]
+#[command(args_override_self = true)]
+struct Flags {
+    #[command(flatten)]
+    test: TestArgs,
+}
+
+/// The page's flags for challenge `id`, plus `extra`.
+fn flags(id: &str, extra: &[&str]) -> Vec<String> {
+    let ch = cli::challenges()
+        .into_iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("challenge {id} is not in scripts/challenges.tsv"));
+    let mut f = vec!["-w".to_string(), ch.workload];
+    f.extend(ch.flags);
+    f.extend(extra.iter().map(|s| s.to_string()));
+    f
+}
+
+/// Run challenge `id` (its flags plus `extra`) in-process for seeds
+/// `first .. first + count` (count cut to [`DEBUG_SEEDS`] in debug
+/// builds); fail listing every seed that was not valid, each with its
+/// replay command.
+fn sweep(id: &str, extra: &[&str], first: u64, count: u64) {
+    let flags = flags(id, extra);
+    let args = <Flags as clap::Parser>::try_parse_from(
+        std::iter::once("test".to_string()).chain(flags.iter().cloned()),
+    )
+    .unwrap_or_else(|e| panic!("challenge {id}: {e}"))
+    .test;
+    let opts = args
+        .to_opts()
+        .unwrap_or_else(|e| panic!("challenge {id}: {e}"));
+    assert!(
+        opts.nemesis_partition,
+        "challenge {id}: a sweep here is about partitions"
+    );
+    assert!(
+        workloads::make(&opts.workload, &opts).is_ok()
+            && inprocess::host_for(&opts.workload, 0).is_some(),
+        "challenge {id}: workload {} has no bench workload or no in-process handler",
+        opts.workload
+    );
+    let count = if cfg!(debug_assertions) {
+        count.min(DEBUG_SEEDS)
+    } else {
+        count
+    };
+    let start = Instant::now();
+    let results = cli::sweep(&opts, first, count);
+    assert_eq!(results.len() as u64, count);
+    let failed: Vec<String> = results
+        .iter()
+        .filter(|r| !matches!(r.verdict, Ok(Validity::Valid)))
+        .map(|r| {
+            let what = match &r.verdict {
+                Ok(v) => format!("{v:?}"),
+                Err(e) => format!("error: {}", e.lines().next().unwrap_or("")),
+            };
+            format!(
+                "seed {} {what}: target/release/glomers test --in-process {} --seed {}",
+                r.seed,
+                flags.join(" "),
+                r.seed
+            )
+        })
+        .collect();
+    eprintln!(
+        "sweep {id}: seeds {first}..{}, {} failed, {:.1} s",
+        first + count,
+        failed.len(),
+        start.elapsed().as_secs_f64()
+    );
+    assert!(
+        failed.is_empty(),
+        "challenge {id}: {} of {count} seeds failed\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+}
+
+#[test]
+fn sweep_2_unique_ids_partition() {
+    sweep("2", &[], 0, 100);
+}
+
+#[test]
+fn sweep_3c_broadcast_partition() {
+    sweep("3c", &[], 0, 100);
+}
+
+#[test]
+fn sweep_3d_broadcast_partition() {
+    sweep("3d", &["--nemesis", "partition"], 0, 100);
+}
+
+#[test]
+fn sweep_4_g_counter_partition() {
+    sweep("4", &[], 0, 100);
+}
+
+#[test]
+fn sweep_5b_kafka_partition() {
+    sweep("5b", &["--nemesis", "partition"], 0, 100);
+}
+
+#[test]
+fn sweep_6b_txn_read_uncommitted_partition() {
+    sweep("6b", &[], 0, 100);
+}
+
+#[test]
+fn sweep_6c_txn_read_committed_partition() {
+    sweep("6c", &[], 0, 100);
+}
