@@ -415,8 +415,9 @@ fn info_ops_bump_the_process_and_open_a_new_client() {
         ],
         &s,
     );
-    // Errored echoes keep their string value, so the echo checker fails them.
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // As in Maelstrom, the echo checker skips ops that ended info (real
+    // Maelstrom 0.2.3 passes this node), so the run is valid.
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let history = std::fs::read_to_string(s.join("latest/history.jsonl")).unwrap();
     let ops: Vec<Value> = history
         .lines()

@@ -385,6 +385,17 @@ pub struct Challenge {
     pub node_args: Vec<String>,
 }
 
+/// A measured figure for the console: whole numbers without decimals,
+/// others with at most four (so 0.9996 is not shown as 1.000).
+fn fmt_figure(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        let s = format!("{x:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
 /// The whitespace-separated words of an optional column.
 fn words(col: Option<&str>) -> Vec<String> {
     col.unwrap_or("")
@@ -596,7 +607,7 @@ fn challenge_command(
                     let m = if label == "valid?" {
                         verdict.to_string()
                     } else {
-                        m.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into())
+                        m.map(fmt_figure).unwrap_or_else(|| "-".into())
                     };
                     let mark = if *ok { "ok" } else { "FAIL" };
                     eprintln!("  {label:<24} {m:>10}  target {target:<10} {mark}");
@@ -612,7 +623,7 @@ fn challenge_command(
                 }
                 if !crit.iter().any(|c| c.0 == "ok-fraction") {
                     if let Some(x) = r["availability"]["ok-fraction"].as_f64() {
-                        figures.push(format!("ok-fraction {x:.3}"));
+                        figures.push(format!("ok-fraction {}", fmt_figure(x)));
                     }
                 }
                 figures.push(format!("wall {:.1}s", outcome.wall.as_secs_f64()));

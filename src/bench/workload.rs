@@ -125,6 +125,21 @@ pub enum FinalStep {
     Done,
 }
 
+/// The final phase of broadcast, g-counter and pn-counter: each worker
+/// performs one `read` marked final, then is done. `finished` remembers
+/// which workers have had theirs.
+pub fn one_final_read(finished: &mut std::collections::HashSet<usize>, worker: usize) -> FinalStep {
+    if finished.insert(worker) {
+        FinalStep::Op(Invocation {
+            f: "read".into(),
+            value: Value::Null,
+            final_phase: true,
+        })
+    } else {
+        FinalStep::Done
+    }
+}
+
 /// A Maelstrom workload: generator, client and checker.
 pub trait Workload: Send {
     /// Maelstrom's `-w` name.

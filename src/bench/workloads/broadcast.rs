@@ -29,8 +29,8 @@ use crate::bench::check::{quantiles, Validity};
 use crate::bench::history::{History, Op, OpType};
 use crate::bench::opts::TestOpts;
 use crate::bench::workload::{
-    check_closed_body, malformed_reply, map_failure, ClientStep, Completion, FinalStep, GenCtx,
-    Invocation, RpcOutcome, Workload, WorkloadClient,
+    check_closed_body, malformed_reply, map_failure, one_final_read, ClientStep, Completion,
+    FinalStep, GenCtx, Invocation, RpcOutcome, Workload, WorkloadClient,
 };
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -157,15 +157,7 @@ impl Workload for Broadcast {
     }
 
     fn final_step(&mut self, ctx: &GenCtx<'_>, _rng: &mut StdRng) -> FinalStep {
-        if self.finished.insert(ctx.worker) {
-            FinalStep::Op(Invocation {
-                f: "read".into(),
-                value: Value::Null,
-                final_phase: true,
-            })
-        } else {
-            FinalStep::Done
-        }
+        one_final_read(&mut self.finished, ctx.worker)
     }
 
     fn new_client(&self, _ctx: &GenCtx<'_>) -> Box<dyn WorkloadClient> {

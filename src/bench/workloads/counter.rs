@@ -33,8 +33,8 @@
 use crate::bench::history::{History, OpType};
 use crate::bench::opts::TestOpts;
 use crate::bench::workload::{
-    check_closed_body, ClientStep, Completion, FinalStep, GenCtx, Invocation, RpcFailure,
-    RpcOutcome, Workload, WorkloadClient,
+    check_closed_body, one_final_read, ClientStep, Completion, FinalStep, GenCtx, Invocation,
+    RpcFailure, RpcOutcome, Workload, WorkloadClient,
 };
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -91,15 +91,7 @@ impl Workload for Counter {
     }
 
     fn final_step(&mut self, ctx: &GenCtx<'_>, _rng: &mut StdRng) -> FinalStep {
-        if self.finished.insert(ctx.worker) {
-            FinalStep::Op(Invocation {
-                f: "read".into(),
-                value: Value::Null,
-                final_phase: true,
-            })
-        } else {
-            FinalStep::Done
-        }
+        one_final_read(&mut self.finished, ctx.worker)
     }
 
     fn new_client(&self, _ctx: &GenCtx<'_>) -> Box<dyn WorkloadClient> {

@@ -5,7 +5,7 @@
 //! completion keeps the original string) is an error too. No final phase;
 //! clients are not reusable; no operation is idempotent.
 
-use crate::bench::history::History;
+use crate::bench::history::{History, OpType};
 use crate::bench::opts::TestOpts;
 use crate::bench::workload::{
     check_closed_body, malformed_reply, map_failure, ClientStep, Completion, GenCtx, Invocation,
@@ -63,8 +63,14 @@ impl Workload for Echo {
     fn check(&self, history: &History, _opts: &TestOpts) -> Value {
         let mut errors = Vec::new();
         for (inv, done) in history.client_pairs() {
-            let received = done.map(|d| d.value.get("echo").cloned().unwrap_or(Value::Null));
-            if received.as_ref() != Some(&inv.value) {
+            // As in Maelstrom (knossos' pair index), an operation that ended
+            // `info` (timeout, indefinite error, malformed reply) or never
+            // ended is not checked; `ok` and `fail` ones are.
+            let Some(done) = done.filter(|d| d.kind != OpType::Info) else {
+                continue;
+            };
+            let received = done.value.get("echo").cloned().unwrap_or(Value::Null);
+            if received != inv.value {
                 errors.push(json!({
                     "expected": inv.value,
                     "received": received,
@@ -80,7 +86,7 @@ impl Workload for Echo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::history::{Op, OpType, Process};
+    use crate::bench::history::{Op, Process};
     use crate::bench::workload::RpcFailure;
 
     fn op(kind: OpType, value: Value) -> Op {
@@ -132,5 +138,19 @@ mod tests {
         let r = Echo.check(&h, &opts);
         assert_eq!(r["valid?"], false);
         assert_eq!(r["errors"][0]["expected"], "Please echo 4");
+    }
+
+    #[test]
+    fn info_ops_are_not_checked_but_fails_are() {
+        let opts = TestOpts::with_nodes(1);
+        let mut h = History::new();
+        h.push(op(OpType::Invoke, json!("Please echo 1")));
+        h.push(op(OpType::Info, json!("Please echo 1")));
+        assert_eq!(Echo.check(&h, &opts)["valid?"], true);
+        h.push(op(OpType::Invoke, json!("Please echo 2")));
+        h.push(op(OpType::Fail, json!("Please echo 2")));
+        let r = Echo.check(&h, &opts);
+        assert_eq!(r["valid?"], false);
+        assert_eq!(r["errors"].as_array().unwrap().len(), 1);
     }
 }

@@ -9,15 +9,22 @@
 //! more than the pool's largest key, so every write is unique per key.
 //!
 //! **Client** (reusable across processes): one `txn` RPC per transaction.
-//! The reply must be `txn_ok` with exactly the requested micro-ops, in order,
-//! each a triple: same function, same key, writes echoed unchanged, reads
-//! filled in. Anything else is a *malformed response*: the operation becomes
-//! indeterminate (`info`, Maelstrom's `malformed-rpc-response`) and the
-//! checker counts them loudly under `malformed-responses`. This is stricter
-//! than Maelstrom, whose schema checks each element's shape but not that it
-//! matches the request. Errors map as Maelstrom's `with-errors` with no
-//! idempotent functions: timeouts and indefinite codes → `info`, definite
-//! codes (11, 14, 30, …) → `fail`.
+//! The reply is checked against Maelstrom's response schema: a `txn_ok`
+//! with only the reserved keys and `txn`, a list of `["r"|"w", k, v]`
+//! triples. A reply that breaks it is a *malformed response*: the operation
+//! becomes indeterminate (`info`, Maelstrom's `malformed-rpc-response`),
+//! counted under `malformed-responses`. Errors map as Maelstrom's
+//! `with-errors` with no idempotent functions: timeouts and indefinite codes
+//! → `info`, definite codes (11, 14, 30, …) → `fail`.
+//!
+//! Maelstrom's schema does not check that the reply holds the request's
+//! micro-ops, so a node may reorder them, change a key or alter a written
+//! value and its transaction still counts as `ok` and goes to Elle. The
+//! bench does the same (making such replies indeterminate would hide their
+//! reads from Elle, and with them anomalies Maelstrom finds), and is louder:
+//! the checker counts every `ok` reply that does not hold the requested
+//! micro-ops in order, with writes unchanged, under `mismatched-responses`,
+//! and any such reply makes the workload invalid.
 //!
 //! **Checker**: [`crate::bench::elle::check_rw_register`] over the history,
 //! with `--consistency-models`. The history value of a transaction is its
@@ -103,13 +110,30 @@ impl TxnGen {
     }
 }
 
-/// Check a `txn_ok` body against the request: same micro-ops in the same
-/// order, each a triple, writes unchanged. Returns the completed txn.
-pub fn validate_reply(request: &Value, body: &Value) -> Result<Value, String> {
+/// Maelstrom's response schema for `txn_ok`: a closed body whose `txn` is
+/// a list of `["r"|"w", key, value]` triples. Returns the completed txn.
+pub fn schema_reply(body: &Value) -> Result<Value, String> {
     check_closed_body(body, "txn_ok", &["txn"])?;
     let Some(got) = body.get("txn").and_then(Value::as_array) else {
         return Err("txn is missing or not a list".into());
     };
+    for (i, g) in got.iter().enumerate() {
+        match g.as_array().map(Vec::as_slice) {
+            Some([f, _, _]) if f == "r" || f == "w" => {}
+            _ => {
+                return Err(format!(
+                    "micro-op {i} ({g}) is not an [\"r\"|\"w\", k, v] triple"
+                ))
+            }
+        }
+    }
+    Ok(Value::Array(got.clone()))
+}
+
+/// What Maelstrom's schema does not check: the completed txn holds the
+/// requested micro-ops, in order, with writes unchanged.
+pub fn matches_request(request: &Value, txn: &Value) -> Result<(), String> {
+    let got = txn.as_array().map(Vec::as_slice).unwrap_or_default();
     let want = request.as_array().map(Vec::as_slice).unwrap_or_default();
     if got.len() != want.len() {
         return Err(format!(
@@ -119,11 +143,13 @@ pub fn validate_reply(request: &Value, body: &Value) -> Result<Value, String> {
         ));
     }
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        let Some([gf, gk, gv]) = g.as_array().map(Vec::as_slice) else {
-            return Err(format!("micro-op {i} ({g}) is not a triple"));
-        };
-        let Some([wf, wk, wv]) = w.as_array().map(Vec::as_slice) else {
-            return Err(format!("request micro-op {i} is not a triple"));
+        let (Some([gf, gk, gv]), Some([wf, wk, wv])) = (
+            g.as_array().map(Vec::as_slice),
+            w.as_array().map(Vec::as_slice),
+        ) else {
+            return Err(format!(
+                "micro-op {i} ({g}) or its request ({w}) is not a triple"
+            ));
         };
         if gf != wf || gk != wk {
             return Err(format!("micro-op {i} is {g}, the request had {w}"));
@@ -132,7 +158,14 @@ pub fn validate_reply(request: &Value, body: &Value) -> Result<Value, String> {
             return Err(format!("write {i} came back as {g}, the request had {w}"));
         }
     }
-    Ok(Value::Array(got.clone()))
+    Ok(())
+}
+
+/// Both checks: Maelstrom's schema, then the match with the request.
+pub fn validate_reply(request: &Value, body: &Value) -> Result<Value, String> {
+    let txn = schema_reply(body)?;
+    matches_request(request, &txn)?;
+    Ok(txn)
 }
 
 /// The client: one `txn` RPC per operation; no state between operations.
@@ -146,7 +179,7 @@ impl WorkloadClient for TxnClient {
 
     fn on_reply(&mut self, inv: &Invocation, outcome: RpcOutcome) -> ClientStep {
         ClientStep::Done(match outcome {
-            Ok(body) => match validate_reply(&inv.value, &body) {
+            Ok(body) => match schema_reply(&body) {
                 Ok(txn) => Completion::ok(txn),
                 Err(why) => malformed_reply(&inv.value, &body, &why),
             },
@@ -195,11 +228,37 @@ fn malformed(history: &History) -> (usize, Option<Value>) {
     (count, example)
 }
 
-/// The checker alone: Elle's verdict plus the malformed-response count.
+/// The `ok` transactions whose reply does not hold the requested
+/// micro-ops, and one example.
+fn mismatched(history: &History) -> (usize, Option<Value>) {
+    let mut count = 0;
+    let mut example = None;
+    for (inv, done) in history.client_pairs() {
+        let Some(done) = done.filter(|d| d.kind == OpType::Ok && d.f == "txn") else {
+            continue;
+        };
+        if let Err(why) = matches_request(&inv.value, &done.value) {
+            count += 1;
+            if example.is_none() {
+                example = Some(json!({"request": inv.value, "reply": done.value, "why": why}));
+            }
+        }
+    }
+    (count, example)
+}
+
+/// The checker alone: Elle's verdict, the malformed-response count, and
+/// the replies that do not match their request (which make it invalid).
 pub fn check_history(history: &History, opts: &TestOpts) -> Value {
     let mut result = elle::check_rw_register(history, &opts.consistency_models);
     let (count, example) = malformed(history);
+    let (mismatches, mismatch_example) = mismatched(history);
     if let Value::Object(map) = &mut result {
+        map.insert("mismatched-responses".into(), json!(mismatches));
+        if let Some(ex) = mismatch_example {
+            map.insert("mismatched-response-example".into(), ex);
+            map.insert("valid?".into(), Value::Bool(false));
+        }
         // Maelstrom's result always carries these two, even when valid
         // (`:anomaly-types ()`, `:anomalies nil`).
         map.entry("anomaly-types").or_insert_with(|| json!([]));
@@ -316,11 +375,20 @@ mod tests {
             panic!("expected done");
         };
         assert_eq!(d.kind, OpType::Fail);
-        let bad = json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["w", 1, 2]]});
+        // Maelstrom's schema: a wrong triple is malformed (info)…
+        let bad = json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["x", 1, 2]]});
         let ClientStep::Done(d) = c.on_reply(&inv, Ok(bad)) else {
             panic!("expected done");
         };
         assert_eq!(d.kind, OpType::Info);
         assert_eq!(d.error.unwrap()[0], MALFORMED);
+        // …but a well-formed reply that does not match the request is ok, as
+        // in Maelstrom (the checker flags it).
+        let altered = json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["w", 1, 2]]});
+        let ClientStep::Done(d) = c.on_reply(&inv, Ok(altered)) else {
+            panic!("expected done");
+        };
+        assert_eq!(d.kind, OpType::Ok);
+        assert_eq!(d.value, json!([["w", 1, 2]]));
     }
 }
