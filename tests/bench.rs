@@ -308,6 +308,48 @@ fn malformed_setup_reply_aborts() {
 }
 
 #[test]
+fn a_late_reply_to_a_retired_client_is_not_an_error() {
+    // One node (so nothing is lost), two workers: the first broadcast times
+    // out (info) and its reply comes 1 s later, while that worker has no
+    // next op yet (the main phase is over). Jepsen closes a retired client only when the
+    // worker's next op starts, so Maelstrom drops that reply silently.
+    let s = store("lateack");
+    let o = run(
+        &[
+            "-w",
+            "broadcast",
+            "--bin",
+            &fixture("broadcast_late_ack.py"),
+            "--node-count",
+            "1",
+            "--concurrency",
+            "2",
+            "--time-limit",
+            "2",
+            "--rate",
+            "10",
+            "--recovery-wait",
+            "3",
+            "--seed",
+            "1",
+        ],
+        &s,
+    );
+    let r = results(&s);
+    assert!(
+        r.get("node-output").is_none() || r["node-output"]["valid?"] == true,
+        "{r}"
+    );
+    assert_eq!(
+        r["stats"]["by-f"]["broadcast"]["info-count"], 1,
+        "{}",
+        r["stats"]
+    );
+    assert_eq!(r["valid?"], true, "{r}");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
 fn bad_arguments_exit_254() {
     let s = store("badargs");
     let o = run(&["-w", "echo", "--bin", "/nonexistent/echo"], &s);

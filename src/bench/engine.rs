@@ -215,6 +215,11 @@ struct Worker {
     node: usize,
     process: u64,
     client: Option<usize>,
+    /// The client belongs to an earlier process: it is closed (and a new
+    /// one opened) when the worker starts its next operation, as Jepsen's
+    /// interpreter does; until then late replies to it are accepted and
+    /// dropped.
+    client_retired: bool,
     wclient: Option<Box<dyn WorkloadClient>>,
     op: Option<Invocation>,
     sleeping: bool,
@@ -425,6 +430,7 @@ fn run_configured(
             node: i % opts.nodes.len(),
             process: i as u64,
             client: None,
+            client_retired: false,
             wclient: None,
             op: None,
             sleeping: false,
@@ -699,7 +705,7 @@ impl<'a> Engine<'a> {
                 .is_some_and(|k| k < self.clients.len());
             let why = if closed {
                 format!(
-                    "invalid destination for message: client {:?} was already closed (its operation ended, e.g. timed out); Maelstrom would stop reading this node from here on",
+                    "invalid destination for message: client {:?} was already closed (its worker moved on to a new client after an indeterminate op); Maelstrom would stop reading this node from here on",
                     env.dest
                 )
             } else {
@@ -946,6 +952,11 @@ impl<'a> Engine<'a> {
     }
 
     fn start_op(&mut self, w: usize, inv: Invocation) {
+        if std::mem::take(&mut self.workers[w].client_retired) {
+            if let Some(c) = self.workers[w].client.take() {
+                self.close_client(c);
+            }
+        }
         if self.workers[w].client.is_none() {
             let c = self.open_client(Role::Worker(w));
             self.workers[w].client = Some(c);
@@ -1015,8 +1026,9 @@ impl<'a> Engine<'a> {
         if kind == OpType::Info {
             self.workers[w].process += self.opts.concurrency as u64;
             if !self.workload.reusable_client() {
-                if let Some(c) = self.workers[w].client.take() {
-                    self.close_client(c);
+                if let Some(c) = self.workers[w].client {
+                    self.clients[c].pending = None;
+                    self.workers[w].client_retired = true;
                 }
                 self.workers[w].wclient = None;
             }
