@@ -6,7 +6,7 @@
 
 use glomers::bench::history::{History, Op, OpType, Process};
 use glomers::bench::workloads::broadcast::check_set_full;
-use glomers::challenges::broadcast::{with_config, Broadcast, Config};
+use glomers::challenges::broadcast::Broadcast;
 use glomers::runtime::NodeHost;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -16,7 +16,7 @@ use std::collections::{BinaryHeap, HashSet};
 use std::time::Duration;
 
 /// One simulated test's settings.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Sim {
     nodes: usize,
     seconds: u64,
@@ -24,6 +24,8 @@ struct Sim {
     latency_ms: u64,
     partitions: bool,
     seed: u64,
+    /// The node binary's arguments (the `--batch-ms` knob).
+    args: Vec<String>,
 }
 
 /// What a run produced.
@@ -55,7 +57,11 @@ fn run(sim: Sim) -> Outcome {
     let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
     let mut rng = StdRng::seed_from_u64(sim.seed);
     let mut hosts: Vec<NodeHost<Broadcast>> = (0..n)
-        .map(|i| NodeHost::new(sim.seed * 1000 + i as u64))
+        .map(|i| {
+            let mut h = NodeHost::new(sim.seed * 1000 + i as u64);
+            h.set_args(sim.args.clone());
+            h
+        })
         .collect();
     let mut now = Duration::ZERO;
     // In-flight node-bound messages: (deliver at, seq) → message.
@@ -251,6 +257,7 @@ fn sim(nodes: usize, rate: f64, latency_ms: u64, partitions: bool, seed: u64) ->
         latency_ms,
         partitions,
         seed,
+        args: Vec::new(),
     }
 }
 
@@ -304,8 +311,10 @@ fn twenty_five_nodes_with_partitions_lose_nothing() {
 
 #[test]
 fn a_longer_batch_trades_latency_for_messages() {
-    let cfg = Config::with_batch_ms(800);
-    let out = with_config(cfg, || run(sim(25, 100.0, 100, false, 7)));
+    let out = run(Sim {
+        args: vec!["--batch-ms".into(), "800".into()],
+        ..sim(25, 100.0, 100, false, 7)
+    });
     assert_eq!(out.result["valid?"], true, "{}", out.result);
     let mpo = out.msgs_per_op();
     eprintln!(

@@ -319,22 +319,6 @@ pub fn run_with(
     workload: Box<dyn Workload>,
     service_list: Vec<(&'static str, Box<dyn Service>)>,
 ) -> Result<Outcome, BenchError> {
-    if opts.in_process {
-        // The node arguments a binary would parse configure our handler.
-        return super::inprocess::with_node_args(&opts.workload, &opts.bin_args, || {
-            run_configured(opts, cfg, workload, service_list)
-        })
-        .map_err(BenchError::BadArgs)?;
-    }
-    run_configured(opts, cfg, workload, service_list)
-}
-
-fn run_configured(
-    opts: &TestOpts,
-    cfg: &EngineConfig,
-    workload: Box<dyn Workload>,
-    service_list: Vec<(&'static str, Box<dyn Service>)>,
-) -> Result<Outcome, BenchError> {
     let wall_start = Instant::now();
     if opts.nodes.is_empty() {
         return Err(BenchError::BadArgs("no nodes to test".into()));
@@ -386,7 +370,13 @@ fn run_configured(
     }
     let backend: Box<dyn Backend> = if opts.in_process {
         Box::new(
-            InProcessBackend::new(&opts.workload, &opts.nodes, &seeds.nodes, opts.log_stderr)
+            InProcessBackend::new(
+                &opts.workload,
+                &opts.nodes,
+                &seeds.nodes,
+                &opts.bin_args,
+                opts.log_stderr,
+            )
                 .ok_or_else(|| {
                     BenchError::BadArgs(format!(
                         "--in-process: no in-process handler for workload {:?} yet (see src/bench/inprocess.rs)",

@@ -36,27 +36,6 @@ pub fn host_for(workload: &str, seed: u64) -> Option<Box<dyn AnyHost>> {
     }
 }
 
-/// Run `f` with `args` (the arguments a node binary would get) applied to
-/// our in-process handler, as the binary would apply them: broadcast's
-/// `--batch-ms`/`--uplink` (and its environment variable). Other handlers
-/// take no arguments and, like their binaries, ignore them.
-pub fn with_node_args<R>(
-    workload: &str,
-    args: &[String],
-    f: impl FnOnce() -> R,
-) -> Result<R, String> {
-    use challenges::broadcast;
-    match workload {
-        "broadcast" => {
-            let env = std::env::var(broadcast::BATCH_ENV).ok();
-            let cfg = broadcast::Config::from_args(args.iter().cloned(), env)
-                .map_err(|e| format!("broadcast node arguments: {e}"))?;
-            Ok(broadcast::with_config(cfg, f))
-        }
-        _ => Ok(f()),
-    }
-}
-
 /// Every node as an [`AnyHost`] in this process.
 pub struct InProcessBackend {
     now: Duration,
@@ -67,12 +46,21 @@ pub struct InProcessBackend {
 }
 
 impl InProcessBackend {
-    /// Hosts for `names`, node `i` seeded with `seeds[i]`. None if we have
-    /// no handler for the workload.
-    pub fn new(workload: &str, names: &[String], seeds: &[u64], log_stderr: bool) -> Option<Self> {
+    /// Hosts for `names`, node `i` seeded with `seeds[i]`, each given
+    /// `args` as a node binary would get them. None if we have no handler
+    /// for the workload.
+    pub fn new(
+        workload: &str,
+        names: &[String],
+        seeds: &[u64],
+        args: &[String],
+        log_stderr: bool,
+    ) -> Option<Self> {
         let mut hosts = Vec::new();
         for &s in seeds {
-            hosts.push(host_for(workload, s)?);
+            let mut host = host_for(workload, s)?;
+            host.set_args(args.to_vec());
+            hosts.push(host);
         }
         Some(InProcessBackend {
             now: Duration::ZERO,

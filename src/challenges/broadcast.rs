@@ -109,10 +109,10 @@
 //!   values stay at their leaves (still acknowledged and readable there).
 //! - Reads return a node's values in arrival order; each value appears
 //!   once, even if a client broadcasts it twice.
-//! - The knob is process-wide ([`set_config`]); simulations and tests set it
-//!   per thread with [`with_config`]. The bench's in-process mode does not
-//!   pass binary arguments to handlers, so it runs the default unless its
-//!   driver wraps the run in [`with_config`].
+//! - The knob is read once, at `init`, from the node's arguments
+//!   ([`Ctx::args`]): the binary passes its command line (after the
+//!   environment variable's value, so the argument wins), the bench's
+//!   in-process mode passes the test's trailing arguments.
 //!
 //! Measured figures (process mode, seeds listed) are in
 //! `maelstrom-runs/records/broadcast.md`.
@@ -120,9 +120,7 @@
 use crate::runtime::{Ctx, Error, Init, Node, NodeId, Request};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 /// The default round length in milliseconds.
@@ -243,34 +241,6 @@ impl Config {
     fn hub_rto(&self) -> Duration {
         self.ack_delay() + self.batch * 2 + Duration::from_secs(1)
     }
-}
-
-static GLOBAL: OnceLock<Config> = OnceLock::new();
-
-thread_local! {
-    static LOCAL: Cell<Option<Config>> = const { Cell::new(None) };
-}
-
-/// Set the process-wide configuration (the binary does this once, before
-/// running). Returns false if it was already set.
-pub fn set_config(cfg: Config) -> bool {
-    GLOBAL.set(cfg).is_ok()
-}
-
-/// Run `f` with `cfg` as this thread's configuration: nodes initialised
-/// inside `f` on this thread use it (for simulations and tests).
-pub fn with_config<R>(cfg: Config, f: impl FnOnce() -> R) -> R {
-    let old = LOCAL.with(|c| c.replace(Some(cfg)));
-    let r = f();
-    LOCAL.with(|c| c.set(old));
-    r
-}
-
-fn current_config() -> Config {
-    LOCAL
-        .with(|c| c.get())
-        .or_else(|| GLOBAL.get().copied())
-        .unwrap_or_default()
 }
 
 /// Consecutive values of one origin: `v[i]` has sequence number `s + i`.
@@ -823,7 +793,7 @@ impl Node for Broadcast {
     type Call = ();
 
     fn init(init: &Init, ctx: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
-        let cfg = current_config();
+        let cfg = Config::from_args(ctx.args().iter().cloned(), None)?;
         let index: HashMap<NodeId, usize> = init
             .node_ids
             .iter()

@@ -14,16 +14,31 @@ use std::time::{Duration, Instant};
 /// Environment variable that turns on per-message logging to stderr.
 pub const TRACE_ENV: &str = "GLOMERS_LOG";
 
-/// Run node `N` on stdin and stdout until stdin closes.
+/// Run node `N` on stdin and stdout until stdin closes, with the process's
+/// command-line arguments as [`super::Ctx::args`].
 pub fn run<N: Node>() -> anyhow::Result<()> {
-    run_with::<N>(std::io::stdin(), std::io::stdout(), std::io::stderr())
+    run_args::<N>(std::env::args().skip(1).collect())
 }
 
-/// Run node `N` on the given streams until `input` closes.
+/// [`run`] with the given arguments as [`super::Ctx::args`].
+pub fn run_args<N: Node>(args: Vec<String>) -> anyhow::Result<()> {
+    drive::<N>(std::io::stdin(), std::io::stdout(), std::io::stderr(), args)
+}
+
+/// Run node `N` on the given streams until `input` closes (no arguments).
 pub fn run_with<N: Node>(
+    input: impl Read + Send + 'static,
+    output: impl Write,
+    log: impl Write,
+) -> anyhow::Result<()> {
+    drive::<N>(input, output, log, Vec::new())
+}
+
+fn drive<N: Node>(
     input: impl Read + Send + 'static,
     mut output: impl Write,
     mut log: impl Write,
+    args: Vec<String>,
 ) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -40,6 +55,7 @@ pub fn run_with<N: Node>(
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     host.set_boot_time(boot_time);
+    host.set_args(args);
     host.set_trace(std::env::var_os(TRACE_ENV).is_some_and(|v| !v.is_empty() && v != "0"));
     let mut pending: Vec<u8> = Vec::new();
     rt.block_on(async {

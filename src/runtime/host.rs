@@ -69,6 +69,9 @@ pub(crate) struct Core<N: Node> {
     /// Wall-clock time (since the Unix epoch) at which this incarnation
     /// started; supplied by the driver.
     pub(crate) boot_time: Duration,
+    /// The node's command-line arguments (after the program name);
+    /// supplied by the driver.
+    pub(crate) args: Vec<String>,
 }
 
 impl<N: Node> Core<N> {
@@ -191,6 +194,7 @@ impl<N: Node> NodeHost<N> {
                 logs: Vec::new(),
                 trace: false,
                 boot_time: Duration::ZERO,
+                args: Vec::new(),
             },
         }
     }
@@ -206,6 +210,12 @@ impl<N: Node> NodeHost<N> {
     /// virtual one (it is zero until set).
     pub fn set_boot_time(&mut self, boot_time: Duration) {
         self.core.boot_time = boot_time;
+    }
+
+    /// Set the node's command-line arguments, as [`Ctx::args`] reports
+    /// them: the real driver passes the binary's, a simulator the test's.
+    pub fn set_args(&mut self, args: Vec<String>) {
+        self.core.args = args;
     }
 
     /// The node's id, once initialised.
@@ -540,6 +550,10 @@ pub trait AnyHost {
     fn set_boot_time(&mut self, boot_time: Duration) {
         let _ = boot_time;
     }
+    /// See [`NodeHost::set_args`]. The default ignores the arguments.
+    fn set_args(&mut self, args: Vec<String>) {
+        let _ = args;
+    }
 }
 
 impl<N: Node> AnyHost for NodeHost<N> {
@@ -560,5 +574,8 @@ impl<N: Node> AnyHost for NodeHost<N> {
     }
     fn set_boot_time(&mut self, boot_time: Duration) {
         NodeHost::set_boot_time(self, boot_time)
+    }
+    fn set_args(&mut self, args: Vec<String>) {
+        NodeHost::set_args(self, args)
     }
 }

@@ -37,7 +37,7 @@ mod message;
 mod node;
 mod parse;
 
-pub use driver::{run, run_with};
+pub use driver::{run, run_args, run_with};
 pub use error::{Error, ErrorCode};
 pub use host::{AnyHost, NodeHost};
 pub use message::{Init, MsgId, NodeId, Reply, Request};

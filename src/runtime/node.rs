@@ -83,6 +83,14 @@ impl<'a, N: Node> Ctx<'a, N> {
         self.core.boot_time
     }
 
+    /// The node's command-line arguments (after the program name), so a
+    /// handler can read its tuning in [`Node::init`] without touching the
+    /// process: Maelstrom and the bench forward a test's trailing arguments
+    /// to every node.
+    pub fn args(&self) -> &[String] {
+        &self.core.args
+    }
+
     /// The node's random number generator (seeded by the driver, so a
     /// simulated run is reproducible).
     pub fn rng(&mut self) -> &mut SmallRng {
