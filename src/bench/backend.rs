@@ -239,25 +239,13 @@ impl ProcessBackend {
                 let _ = std::thread::Builder::new()
                     .name(format!("{name}-stdout"))
                     .spawn(move || {
-                        let mut r = BufReader::new(out);
-                        let mut buf = Vec::new();
-                        loop {
-                            buf.clear();
-                            match r.read_until(b'\n', &mut buf) {
-                                Ok(0) | Err(_) => break,
-                                Ok(_) => {
-                                    if buf.last() == Some(&b'\n') {
-                                        buf.pop();
-                                    }
-                                    let line = String::from_utf8_lossy(&buf).into_owned();
-                                    if tx
-                                        .send((Instant::now(), NodeEvent::Line { node: i, line }))
-                                        .is_err()
-                                    {
-                                        return;
-                                    }
-                                }
-                            }
+                        let open = for_each_line(out, |raw| {
+                            let line = String::from_utf8_lossy(trim_newline(raw)).into_owned();
+                            tx.send((Instant::now(), NodeEvent::Line { node: i, line }))
+                                .is_ok()
+                        });
+                        if !open {
+                            return;
                         }
                         let _ = tx.send((
                             Instant::now(),
@@ -278,28 +266,18 @@ impl ProcessBackend {
                 let _ = std::thread::Builder::new()
                     .name(format!("{name}-stderr"))
                     .spawn(move || {
-                        let mut r = BufReader::new(err);
-                        let mut buf = Vec::new();
-                        loop {
-                            buf.clear();
-                            match r.read_until(b'\n', &mut buf) {
-                                Ok(0) | Err(_) => break,
-                                Ok(_) => {
-                                    let _ = file.write_all(&buf);
-                                    let _ = file.flush();
-                                    if buf.last() == Some(&b'\n') {
-                                        buf.pop();
-                                    }
-                                    let line = String::from_utf8_lossy(&buf).into_owned();
-                                    if log_stderr {
-                                        eprintln!("[{name}] {line}");
-                                    }
-                                    if let Ok(mut t) = tail.lock() {
-                                        t.push(&line);
-                                    }
-                                }
+                        for_each_line(err, |raw| {
+                            let _ = file.write_all(raw);
+                            let _ = file.flush();
+                            let line = String::from_utf8_lossy(trim_newline(raw)).into_owned();
+                            if log_stderr {
+                                eprintln!("[{name}] {line}");
                             }
-                        }
+                            if let Ok(mut t) = tail.lock() {
+                                t.push(&line);
+                            }
+                            true
+                        });
                         if let Ok(mut d) = done.lock() {
                             *d = true;
                         }
@@ -357,6 +335,29 @@ impl ProcessBackend {
             let _ = n.child.wait();
         }
     }
+}
+
+/// Call `f` with each line `input` yields (newline included, if any) until
+/// the stream ends or `f` returns false. Returns false if `f` stopped it.
+fn for_each_line(input: impl std::io::Read, mut f: impl FnMut(&[u8]) -> bool) -> bool {
+    let mut r = BufReader::new(input);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match r.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => return true,
+            Ok(_) => {
+                if !f(&buf) {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+/// A line without its trailing newline.
+fn trim_newline(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\n").unwrap_or(line)
 }
 
 fn write_lines(input: &mut ChildStdin, lines: Receiver<String>) {
