@@ -4,45 +4,14 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn glomers() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_glomers"))
-}
+mod common;
+use common::{fixture, glomers, results, run, stderr};
 
-fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-/// A fresh store directory for one test.
 fn store(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("glomers-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn run(args: &[&str], store: &Path) -> Output {
-    glomers()
-        .arg("test")
-        .args(args)
-        .arg("--store")
-        .arg(store)
-        .output()
-        .expect("run glomers")
-}
-
-fn results(store: &Path) -> Value {
-    let text = std::fs::read_to_string(store.join("latest/results.json")).expect("results.json");
-    serde_json::from_str(&text).expect("results.json is JSON")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    common::store("test", name)
 }
 
 /// Node pids the python fixtures log on their first stderr line.

@@ -5,16 +5,11 @@
 
 use glomers::bench::engine::{run, EngineConfig};
 use glomers::bench::opts::TestOpts;
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
-fn quiet() -> EngineConfig {
-    EngineConfig {
-        write_store: false,
-        verbose: false,
-        ..EngineConfig::default()
-    }
-}
+mod common;
+use common::quiet;
 
 fn fly4(seed: u64, time_limit: f64) -> TestOpts {
     TestOpts {
@@ -52,7 +47,7 @@ fn counter_our_node_passes_challenge_4_in_process() {
 
 #[test]
 fn counter_local_only_node_is_invalid() {
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/counter_local_only.py");
+    let bin = PathBuf::from(common::fixture("counter_local_only.py"));
     let opts = TestOpts {
         bin: Some(bin),
         in_process: false,

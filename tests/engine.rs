@@ -13,6 +13,9 @@ use rand::rngs::StdRng;
 use serde_json::{json, Value};
 use std::time::Duration;
 
+mod common;
+use common::quiet;
+
 /// Echo ops; in the final phase each worker sleeps 1 s, then does two
 /// final echoes, then is done.
 struct FinalEcho {
@@ -79,14 +82,6 @@ fn opts(seed: u64) -> TestOpts {
     o.nemesis_interval = 2.0;
     o.seed = seed;
     o
-}
-
-fn quiet() -> EngineConfig {
-    EngineConfig {
-        write_store: false,
-        verbose: false,
-        ..EngineConfig::default()
-    }
 }
 
 #[test]
@@ -232,17 +227,8 @@ fn every_in_process_workload_replays_byte_for_byte() {
     }
     // Every workload with a solver is covered; one that lost its bench
     // workload or its in-process handler would drop out silently above.
-    let solved = [
-        "echo",
-        "unique-ids",
-        "broadcast",
-        "g-counter",
-        "pn-counter",
-        "kafka",
-        "txn-rw-register",
-    ];
-    for w in solved {
-        assert!(checked.contains(&w), "{w} not checked: {checked:?}");
+    for w in glomers::bench::workloads::NAMES {
+        assert!(checked.contains(w), "{w} not checked: {checked:?}");
     }
 }
 

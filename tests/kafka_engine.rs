@@ -1,9 +1,12 @@
 //! The kafka node under the bench engine: in-process on a virtual clock
 //! (several seeds, with partitions), and once as a real process.
 
-use glomers::bench::engine::{run, EngineConfig, Outcome};
+use glomers::bench::engine::{run, Outcome};
 use glomers::bench::history::OpType;
 use glomers::bench::opts::TestOpts;
+
+mod common;
+use common::quiet;
 
 fn opts(nodes: usize, seed: u64, partition: bool) -> TestOpts {
     let mut o = TestOpts::with_nodes(nodes);
@@ -16,14 +19,6 @@ fn opts(nodes: usize, seed: u64, partition: bool) -> TestOpts {
     o.in_process = true;
     o.seed = seed;
     o
-}
-
-fn quiet() -> EngineConfig {
-    EngineConfig {
-        write_store: false,
-        verbose: false,
-        ..EngineConfig::default()
-    }
 }
 
 /// Valid, cheap, and nothing failed or went indeterminate except the

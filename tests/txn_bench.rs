@@ -4,36 +4,21 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-        .display()
-        .to_string()
-}
+mod common;
+use common::fixture;
 
 fn store(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("glomers-txn-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+    common::store("txn", name)
 }
 
 fn run(bin: &str, args: &[&str], store: &Path) -> (Output, Value) {
-    let o = Command::new(env!("CARGO_BIN_EXE_glomers"))
-        .args(["test", "-w", "txn-rw-register", "--bin", bin])
-        .args(args)
-        .arg("--store")
-        .arg(store)
-        .output()
-        .expect("run glomers");
-    let text = std::fs::read_to_string(store.join("latest/results.json")).unwrap_or_else(|e| {
-        panic!(
-            "no results.json ({e}); stderr: {}",
-            String::from_utf8_lossy(&o.stderr)
-        )
-    });
+    let mut full = vec!["-w", "txn-rw-register", "--bin", bin];
+    full.extend_from_slice(args);
+    let o = common::run(&full, store);
+    let text = std::fs::read_to_string(store.join("latest/results.json"))
+        .unwrap_or_else(|e| panic!("no results.json ({e}); stderr: {}", common::stderr(&o)));
     (
         o,
         serde_json::from_str(&text).expect("results.json is JSON"),
