@@ -7,6 +7,7 @@ pub mod broadcast;
 pub mod counter;
 pub mod echo;
 pub mod kafka;
+pub mod keys;
 pub mod txn_rw_register;
 pub mod unique_ids;
 

@@ -37,29 +37,23 @@ use crate::bench::workload::{
     check_closed_body, malformed_reply, map_failure, ClientStep, Completion, GenCtx, Invocation,
     RpcOutcome, Workload, WorkloadClient,
 };
+use crate::bench::workloads::keys::KeyPool;
 use rand::rngs::StdRng;
 use rand::Rng;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 
 /// Elle's default key pool for the exponential distribution.
 const DEFAULT_KEY_COUNT: usize = 10;
-/// Base of the exponential key distribution.
-const KEY_DIST_BASE: f64 = 2.0;
 /// The error tag the client puts on malformed replies.
 const MALFORMED: &str = "malformed-rpc-response";
 
 /// The generator's state: the active keys and each key's next write value.
 #[derive(Debug, Clone)]
 pub struct TxnGen {
-    /// Keys that may be chosen now, in pool order.
-    active: Vec<u64>,
-    /// Next value to write per key (absent = 1).
-    next_value: HashMap<u64, u64>,
+    /// Elle's key pool.
+    keys: KeyPool,
     /// Longest transaction.
     max_len: usize,
-    /// Writes per key before it is retired.
-    max_writes: u64,
 }
 
 impl TxnGen {
@@ -67,21 +61,9 @@ impl TxnGen {
     /// micro-ops and `max_writes` writes per key.
     pub fn new(key_count: usize, max_len: usize, max_writes: usize) -> Self {
         TxnGen {
-            active: (0..key_count.max(1) as u64).collect(),
-            next_value: HashMap::new(),
+            keys: KeyPool::new(key_count, max_writes),
             max_len: max_len.max(1),
-            max_writes: max_writes.max(1) as u64,
         }
-    }
-
-    /// Elle's exponential key index: key `i` of the pool is `2^i` times as
-    /// likely as key 0.
-    fn key_index(&self, rng: &mut StdRng) -> usize {
-        let n = self.active.len() as i32;
-        let scale = (KEY_DIST_BASE.powi(n) - 1.0) * KEY_DIST_BASE / (KEY_DIST_BASE - 1.0);
-        let x: f64 = rng.gen::<f64>() * scale;
-        let i = ((x + KEY_DIST_BASE).ln() / KEY_DIST_BASE.ln() - 1.0).floor();
-        (i.max(0.0) as usize).min(self.active.len() - 1)
     }
 
     /// The next transaction, as a list of micro-op triples (reads `null`).
@@ -90,21 +72,13 @@ impl TxnGen {
         let mut txn = Vec::with_capacity(len);
         while txn.len() < len {
             let write = rng.gen_bool(0.5);
-            let ki = self.key_index(rng);
-            let k = self.active[ki];
+            let ki = self.keys.key_index(rng);
             if !write {
-                txn.push(json!(["r", k, null]));
-                continue;
+                txn.push(json!(["r", self.keys.key(ki), null]));
+            } else if let Some((k, v)) = self.keys.next_write(ki) {
+                txn.push(json!(["w", k, v]));
             }
-            let v = self.next_value.get(&k).copied().unwrap_or(1);
-            if v > self.max_writes {
-                // Retire the key; the draw is repeated with the new pool.
-                let fresh = self.active.iter().copied().max().unwrap_or(0) + 1;
-                self.active[ki] = fresh;
-                continue;
-            }
-            self.next_value.insert(k, v + 1);
-            txn.push(json!(["w", k, v]));
+            // else: the key was retired; the draw is repeated.
         }
         Value::Array(txn)
     }
@@ -334,7 +308,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(1);
         let mut counts = [0usize; 10];
         for _ in 0..20000 {
-            counts[g.key_index(&mut rng)] += 1;
+            counts[g.keys.key_index(&mut rng)] += 1;
         }
         assert!(counts[9] > counts[8] && counts[8] > counts[5] && counts[5] > counts[0]);
     }

@@ -57,6 +57,7 @@ use crate::bench::workload::{
     check_closed_body, malformed_reply, map_failure, ClientStep, Completion, FinalStep, GenCtx,
     Invocation, RpcOutcome, Workload, WorkloadClient,
 };
+use crate::bench::workloads::keys::KeyPool;
 use rand::rngs::StdRng;
 use rand::Rng;
 use serde_json::{json, Map, Value};
@@ -107,12 +108,8 @@ struct FinalWorker {
 /// The kafka workload's generator state.
 #[derive(Debug)]
 pub struct Kafka {
-    /// Active key pool (integers; sent as strings).
-    active: Vec<u64>,
-    /// Next value to send per key.
-    next_value: HashMap<u64, u64>,
-    /// Writes allowed per key.
-    max_writes: u64,
+    /// Elle's key pool (integer keys, sent as strings).
+    keys: KeyPool,
     /// An operation held back by an assign.
     pending: Option<Drawn>,
     /// When the next crash op is due.
@@ -134,11 +131,8 @@ pub struct Kafka {
 impl Kafka {
     /// A generator configured by `opts`.
     pub fn new(opts: &TestOpts) -> Self {
-        let key_count = opts.key_count.unwrap_or(10).max(1) as u64;
         Kafka {
-            active: (0..key_count).collect(),
-            next_value: HashMap::new(),
-            max_writes: opts.max_writes_per_key.max(1) as u64,
+            keys: KeyPool::new(opts.key_count.unwrap_or(10), opts.max_writes_per_key),
             pending: None,
             next_crash: None,
             crash_dt: CRASH_INTERVAL / opts.concurrency.max(1) as f64,
@@ -150,39 +144,24 @@ impl Kafka {
         }
     }
 
-    /// Elle's exponential key choice: index `i` of the pool is `2^i` times
-    /// as likely as index 0.
-    fn key_index(&self, rng: &mut StdRng) -> usize {
-        let n = self.active.len() as i32;
-        let scale = (2f64.powi(n) - 1.0) * 2.0;
-        let x: f64 = rng.gen_range(0.0..scale);
-        let i = ((x + 2.0).log2() - 1.0).floor();
-        (i.max(0.0) as usize).min(self.active.len() - 1)
-    }
-
     /// Draw the next poll or send from the key pool.
     fn draw(&mut self, rng: &mut StdRng) -> Drawn {
         loop {
             let write = rng.gen_bool(0.5);
-            let i = self.key_index(rng);
-            let k = self.active[i];
+            let i = self.keys.key_index(rng);
             if !write {
                 return Drawn {
                     inv: Invocation::new("poll", json!([["poll"]])),
+                    key: self.keys.key(i).to_string(),
+                };
+            }
+            // A retired key is replaced in its slot; draw again.
+            if let Some((k, v)) = self.keys.next_write(i) {
+                return Drawn {
+                    inv: Invocation::new("send", json!([["send", k.to_string(), v]])),
                     key: k.to_string(),
                 };
             }
-            let v = self.next_value.get(&k).copied().unwrap_or(1);
-            if v > self.max_writes {
-                let fresh = self.active.iter().copied().max().unwrap_or(0) + 1;
-                self.active[i] = fresh;
-                continue;
-            }
-            self.next_value.insert(k, v + 1);
-            return Drawn {
-                inv: Invocation::new("send", json!([["send", k.to_string(), v]])),
-                key: k.to_string(),
-            };
         }
     }
 
@@ -770,7 +749,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(1);
         let mut hits = [0usize; 10];
         for _ in 0..100_000 {
-            hits[w.key_index(&mut rng)] += 1;
+            hits[w.keys.key_index(&mut rng)] += 1;
         }
         let last = hits[9] as f64 / 100_000.0;
         assert!((last - 0.5).abs() < 0.01, "{hits:?}");
