@@ -1,5 +1,5 @@
-//! Maelstrom's built-in services (spec §4): `lin-kv`, `seq-kv`, `lww-kv` and
-//! `lin-tso`.
+//! Maelstrom's built-in services (maelstrom: `src/maelstrom/service.clj`,
+//! `doc/services.md`): `lin-kv`, `seq-kv`, `lww-kv` and `lin-tso`.
 //!
 //! # The problem
 //!
@@ -68,7 +68,7 @@
 //! Maelstrom's `lww-kv` computes a merge of two replicas and then discards
 //! it (the new replica vector is built from the pre-merge one), so its two
 //! replicas never converge: each request goes to one of two independent
-//! stores. The project decided (spec §10) to implement the documented
+//! stores. The project decided to implement the documented
 //! intent instead: the merge is kept, so replicas converge by
 //! last-write-wins as long as requests keep flowing. Timestamps are
 //! `(Lamport clock, replica index)` pairs, so two writes never tie.
@@ -175,8 +175,9 @@ enum Dialect {
     Lww,
 }
 
-/// Evaluate a key/value request against `state` (spec §4.1). None for an
-/// unknown `type` (no reply).
+/// Evaluate a key/value request against `state` (maelstrom:
+/// `src/maelstrom/service.clj`, `kv` ops). None for an unknown `type` (no
+/// reply).
 fn eval_kv(state: &KvState, body: &Value, dialect: Dialect) -> Option<KvOutcome> {
     let kind = body.get("type")?.as_str()?;
     let key = field(body, "key");
@@ -226,7 +227,8 @@ fn eval_kv(state: &KvState, body: &Value, dialect: Dialect) -> Option<KvOutcome>
     })
 }
 
-/// `lin-kv`: a linearizable key/value store (spec §4.2).
+/// `lin-kv`: a linearizable key/value store (maelstrom:
+/// `src/maelstrom/service.clj`, `lin-kv`).
 #[derive(Debug, Default)]
 pub struct LinKv {
     state: KvState,
@@ -243,7 +245,8 @@ impl Service for LinKv {
 }
 
 /// `seq-kv`: a sequentially consistent key/value store with Maelstrom's
-/// exact staleness model (spec §4.4; see the module docs).
+/// exact staleness model (maelstrom: `src/maelstrom/service.clj`, `seq-kv`,
+/// on `amalloy/ring-buffer`; see the module docs).
 #[derive(Debug)]
 pub struct SeqKv {
     /// The last [`SEQ_KV_STATES`] states, oldest first; never empty.
@@ -360,8 +363,9 @@ impl Replica {
 }
 
 /// `lww-kv`: an eventually consistent last-write-wins store of
-/// [`LWW_KV_REPLICAS`] replicas that converge (spec §4.5; the deviation
-/// from Maelstrom is explained in the module docs).
+/// [`LWW_KV_REPLICAS`] replicas that converge (maelstrom:
+/// `src/maelstrom/service.clj`, `lww-kv`; the deviation from Maelstrom is
+/// explained in the module docs).
 #[derive(Debug)]
 pub struct LwwKv {
     replicas: Vec<Replica>,
@@ -404,7 +408,8 @@ impl Service for LwwKv {
     }
 }
 
-/// `lin-tso`: a linearizable timestamp oracle, 0, 1, 2, … (spec §4.3).
+/// `lin-tso`: a linearizable timestamp oracle, 0, 1, 2, … (maelstrom:
+/// `src/maelstrom/service.clj`, `lin-tso`).
 #[derive(Debug, Default)]
 pub struct LinTso {
     next: u64,
