@@ -23,9 +23,12 @@
 //! request that runs the cluster until the reply comes, as raft-rs's and
 //! toydb's test clusters do. Deliveries wait in one [`EventQueue`] keyed by
 //! (time, insertion order); node timers stay in their hosts and fire when
-//! they are the earliest thing due. At equal times deliveries go first,
-//! then timers, the order the engine uses, so a sequence of sends and
-//! timers plays out here as it does in a `--in-process` run.
+//! they are the earliest thing due. When a timer and a delivery are due at
+//! the same time the timer fires first, as in the engine (which asks the
+//! backend to wait until its next event, and the backend fires the timers
+//! due by then), so a sequence of sends and timers plays out here as it
+//! does in a `--in-process` run: a value that reaches the broadcast hub
+//! exactly as its round ticks waits for the next round in both.
 //!
 //! Seeds: the builder's seed feeds one generator that draws, in order, the
 //! network's latency stream, the services' stream and one seed per node
@@ -276,6 +279,15 @@ impl Sim {
         &self.net
     }
 
+    /// How many messages were sent between servers (nodes and services,
+    /// no client at either end): the numerator of the bench's servers
+    /// `msgs-per-op`.
+    pub fn server_messages(&self) -> usize {
+        let client = |ep: Ep| matches!(self.net.endpoints[ep].kind, EpKind::Client(_));
+        let msgs = self.net.messages.iter();
+        msgs.filter(|m| !client(m.src) && !client(m.dest)).count()
+    }
+
     /// Lines nodes printed that could not be routed, with why.
     pub fn node_errors(&self) -> &[String] {
         &self.node_errors
@@ -384,12 +396,12 @@ impl Sim {
         }
     }
 
-    /// Run the earliest delivery or node timer (a delivery first on a
-    /// tie). False if nothing is pending.
+    /// Run the earliest delivery or node timer (the timer first on a tie,
+    /// as in the engine). False if nothing is pending.
     pub fn step(&mut self) -> bool {
         let timer = self.nodes.next_deadline().map(|(t, _)| t);
         let delivery = self.deliveries.peek_time();
-        if delivery.is_some_and(|d| timer.is_none_or(|t| d <= t)) {
+        if delivery.is_some_and(|d| timer.is_none_or(|t| d < t)) {
             if let Some((at, ep)) = self.deliveries.pop() {
                 self.now = self.now.max(at);
                 self.deliver(ep);
