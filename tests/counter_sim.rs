@@ -1,40 +1,29 @@
-//! The g-counter node in a small deterministic simulation: three
-//! `NodeHost<GCounter>`s, the bench's real services, a network with latency
-//! and scripted partitions, and synchronous clients. Checks that every final
-//! read is exact, that reads are fresh (absent partitions, they include
-//! every add acknowledged ≥ 1 s earlier), and the message budget.
+//! The g-counter node on the bench's simulator (`glomers::bench::sim`):
+//! three nodes, the bench's real services, latency, scripted partitions
+//! (one-way cuts over time windows), and synchronous clients. Checks that
+//! every final read is exact, that reads are fresh (absent partitions, they
+//! include every add acknowledged ≥ 1 s earlier), and the message budget.
 
-use glomers::bench::services::{default_services, Service};
+use glomers::bench::inprocess::factory;
+use glomers::bench::sim::{Builder, Client, Sim};
 use glomers::challenges::g_counter::GCounter;
-use glomers::runtime::NodeHost;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::time::Duration;
 
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
 }
 
-/// A message in flight.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct InFlight {
-    at: Duration,
-    seq: u64,
-    src: String,
-    dest: String,
-    body: String,
-}
-
-/// A partition: during `[from, to)`, messages from `src` to `dest` are
-/// dropped (checked at delivery, as Maelstrom does).
+/// A partition: during `[from, to)`, node `dest` ignores node `src` for
+/// each `(src, dest)` pair (checked as a message reaches the head of
+/// `dest`'s queue, as Maelstrom does).
 #[derive(Debug, Clone)]
 struct Cut {
     from: Duration,
     to: Duration,
-    pairs: Vec<(String, String)>,
+    pairs: Vec<(usize, usize)>,
 }
 
 /// One completed client operation.
@@ -49,184 +38,75 @@ struct Done {
     final_read: bool,
 }
 
-struct Sim {
-    now: Duration,
-    seq: u64,
-    latency: Duration,
-    rng: StdRng,
-    nodes: BTreeMap<String, NodeHost<GCounter>>,
-    services: HashMap<String, Box<dyn Service>>,
-    queue: BinaryHeap<Reverse<InFlight>>,
+/// The simulator, the cuts it applies as time passes, one client per node.
+struct Cluster {
+    sim: Sim,
     cuts: Vec<Cut>,
-    /// Messages between nodes and services or nodes and nodes, sent.
-    server_msgs: usize,
-    /// Replies delivered to clients: (client, in_reply_to) → body.
-    client_inbox: HashMap<(String, u64), Value>,
+    clients: Vec<Client>,
 }
 
-impl Sim {
-    fn new(n: usize, latency: Duration, seed: u64) -> Sim {
-        let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
-        let mut sim = Sim {
-            now: Duration::ZERO,
-            seq: 0,
-            latency,
-            rng: StdRng::seed_from_u64(seed),
-            nodes: BTreeMap::new(),
-            services: default_services()
-                .into_iter()
-                .map(|(id, s)| (id.to_string(), s))
-                .collect(),
-            queue: BinaryHeap::new(),
+impl Cluster {
+    fn new(n: usize, latency: Duration, seed: u64) -> Cluster {
+        let mut sim = Builder::new()
+            .nodes(n)
+            .latency(latency)
+            .seed(seed)
+            .hosts(factory::<GCounter>())
+            .build()
+            .expect("every node answers init");
+        let clients = (0..n).map(|_| sim.open_client()).collect();
+        Cluster {
+            sim,
             cuts: Vec::new(),
-            server_msgs: 0,
-            client_inbox: HashMap::new(),
-        };
-        for (i, id) in ids.iter().enumerate() {
-            let mut host = NodeHost::<GCounter>::new(seed * 100 + i as u64);
-            let init = json!({"src": "c0", "dest": id, "body": {
-                "type": "init", "msg_id": 1, "node_id": id, "node_ids": ids}});
-            host.handle_line(init.to_string().as_bytes(), Duration::ZERO);
-            sim.nodes.insert(id.clone(), host);
+            clients,
         }
-        sim.drain();
-        sim
     }
 
-    fn partitioned(&self, src: &str, dest: &str, at: Duration) -> bool {
-        self.cuts.iter().any(|c| {
-            c.from <= at && at < c.to && c.pairs.iter().any(|(s, d)| s == src && d == dest)
-        })
+    fn now(&self) -> Duration {
+        self.sim.now()
+    }
+
+    fn server_msgs(&self) -> usize {
+        self.sim.server_messages()
     }
 
     fn any_cut_between(&self, from: Duration, to: Duration) -> bool {
         self.cuts.iter().any(|c| c.from < to && from < c.to)
     }
 
-    fn send(&mut self, src: &str, dest: &str, body: String) {
-        let client = src.starts_with('c') || dest.starts_with('c');
-        if !client {
-            self.server_msgs += 1;
-        }
-        let delay = if client { Duration::ZERO } else { self.latency };
-        self.seq += 1;
-        self.queue.push(Reverse(InFlight {
-            at: self.now + delay,
-            seq: self.seq,
-            src: src.into(),
-            dest: dest.into(),
-            body,
-        }));
-    }
-
-    /// Move every node's output onto the network.
-    fn drain(&mut self) {
-        let mut lines = Vec::new();
-        for host in self.nodes.values_mut() {
-            let out = std::mem::take(host.output());
-            host.logs().clear();
-            lines.extend(
-                out.split(|b| *b == b'\n')
-                    .filter(|l| !l.is_empty())
-                    .map(|l| serde_json::from_slice::<Value>(l).expect("nodes print JSON lines")),
-            );
-        }
-        for msg in lines {
-            let src = msg["src"].as_str().expect("src").to_string();
-            let dest = msg["dest"].as_str().expect("dest").to_string();
-            self.send(&src, &dest, msg["body"].to_string());
-        }
-    }
-
-    fn deliver(&mut self, m: InFlight) {
-        if let Some(svc) = self.services.get_mut(&m.dest) {
-            let body: Value = serde_json::from_str(&m.body).expect("json body");
-            if let Some(mut reply) = svc.handle(&m.src, &body, &mut self.rng) {
-                reply["in_reply_to"] = body.get("msg_id").cloned().unwrap_or(Value::Null);
-                let dest = m.dest.clone();
-                self.send(&dest, &m.src, reply.to_string());
-            }
-        } else if self.nodes.contains_key(&m.dest) {
-            if self.partitioned(&m.src, &m.dest, m.at) {
-                return;
-            }
-            let Some(host) = self.nodes.get_mut(&m.dest) else {
-                return;
-            };
-            let line = format!(
-                r#"{{"src":{},"dest":{},"body":{}}}"#,
-                json!(m.src),
-                json!(m.dest),
-                m.body
-            );
-            host.handle_line(line.as_bytes(), self.now);
-            self.drain();
-        } else if m.dest.starts_with('c') {
-            let body: Value = serde_json::from_str(&m.body).expect("json body");
-            if let Some(id) = body["in_reply_to"].as_u64() {
-                self.client_inbox.insert((m.dest.clone(), id), body);
+    /// Set the network to the cuts active now.
+    fn apply_cuts(&mut self) {
+        let now = self.sim.now();
+        self.sim.heal();
+        for c in self.cuts.iter().filter(|c| c.from <= now && now < c.to) {
+            for &(s, d) in &c.pairs {
+                self.sim.partition_oneway(&[s], &[d]);
             }
         }
     }
 
-    /// Run the network and the nodes' timers until `until`.
-    fn run_until(&mut self, until: Duration) {
+    /// Run until `done` holds or `until`, changing cuts at their bounds.
+    fn run(&mut self, until: Duration, done: impl Fn(&Sim) -> bool) {
         loop {
-            let next_msg = self.queue.peek().map(|Reverse(m)| m.at);
-            let next_timer = self.nodes.values().filter_map(|h| h.next_deadline()).min();
-            let next = match (next_msg, next_timer) {
-                (Some(a), Some(b)) => a.min(b),
-                (a, b) => match a.or(b) {
-                    Some(t) => t,
-                    None => break,
-                },
-            };
-            if next > until {
-                break;
-            }
-            self.now = self.now.max(next);
-            if next_msg == Some(next) {
-                let Some(Reverse(m)) = self.queue.pop() else {
-                    break;
-                };
-                self.deliver(m);
-            } else {
-                let now = self.now;
-                for host in self.nodes.values_mut() {
-                    if host.next_deadline().is_some_and(|d| d <= now) {
-                        host.tick(now);
-                    }
-                }
-                self.drain();
+            self.apply_cuts();
+            let now = self.sim.now();
+            let bounds = self.cuts.iter().flat_map(|c| [c.from, c.to]);
+            let next = bounds.filter(|&b| b > now).min().unwrap_or(until);
+            if self.sim.run_until(&done, next.min(until)) || next >= until {
+                return;
             }
         }
-        self.now = self.now.max(until);
     }
 
-    /// A synchronous client call: send, then run until the reply (or 5 s).
-    fn call(&mut self, client: &str, msg_id: u64, node: &str, body: Value) -> Option<Value> {
-        let mut body = body;
-        body["msg_id"] = json!(msg_id);
-        let line = json!({"src": client, "dest": node, "body": body});
-        let now = self.now;
-        let host = self.nodes.get_mut(node).expect("node");
-        host.handle_line(line.to_string().as_bytes(), now);
-        self.drain();
-        let key = (client.to_string(), msg_id);
-        let deadline = self.now + secs(5.0);
-        while self.now < deadline {
-            // Deliver what is due now (clients have zero latency).
-            self.run_until(self.now);
-            if let Some(reply) = self.client_inbox.remove(&key) {
-                return Some(reply);
-            }
-            let next = self.now + Duration::from_millis(1);
-            self.run_until(next);
-            if let Some(reply) = self.client_inbox.remove(&key) {
-                return Some(reply);
-            }
-        }
-        None
+    fn run_until(&mut self, until: Duration) {
+        self.run(until, |_| false);
+    }
+
+    /// Client `w`'s request to node `node`, waiting (≤ 5 s) for the reply.
+    fn call(&mut self, w: usize, node: usize, body: Value) -> Option<Value> {
+        let id = self.sim.request_from(self.clients[w], node, body);
+        self.run(self.now() + secs(5.0), |s| s.has_reply(id));
+        self.sim.take_reply(id).map(|(_, b)| b)
     }
 }
 
@@ -242,11 +122,10 @@ fn run(
     time_limit: f64,
     latency_ms: u64,
     cuts: Vec<Cut>,
-) -> (Sim, Vec<Done>) {
-    let mut sim = Sim::new(nodes, Duration::from_millis(latency_ms), seed);
+) -> (Cluster, Vec<Done>) {
+    let mut sim = Cluster::new(nodes, Duration::from_millis(latency_ms), seed);
     sim.cuts = cuts;
     let mut rng = StdRng::seed_from_u64(seed ^ 0xC0FFEE);
-    let mut msg_ids = vec![0u64; nodes];
     let mut done = Vec::new();
     let mut t = 0.0;
     loop {
@@ -254,11 +133,9 @@ fn run(
         if t >= time_limit {
             break;
         }
-        sim.run_until(secs(t).max(sim.now));
+        sim.run_until(secs(t).max(sim.now()));
         let w = rng.gen_range(0..nodes);
         let node = format!("n{w}");
-        let client = format!("c{}", w + 1);
-        msg_ids[w] += 1;
         let (f, delta, body) = loop {
             if rng.gen_bool(0.5) {
                 break ("read", 0, json!({"type": "read"}));
@@ -268,8 +145,8 @@ fn run(
                 break ("add", d, json!({"type": "add", "delta": d}));
             }
         };
-        let invoked = sim.now;
-        let reply = sim.call(&client, msg_ids[w], &node, body);
+        let invoked = sim.now();
+        let reply = sim.call(w, w, body);
         let value = reply.as_ref().and_then(|r| r["value"].as_i64());
         if let Some(r) = &reply {
             let want = if f == "add" { "add_ok" } else { "read_ok" };
@@ -281,7 +158,7 @@ fn run(
             delta,
             invoked,
             completed: if reply.is_some() {
-                sim.now
+                sim.now()
             } else {
                 Duration::MAX
             },
@@ -290,34 +167,33 @@ fn run(
         });
     }
     // Heal, wait for recovery, final reads.
-    let heal = sim.now;
+    let heal = sim.now();
     for c in &mut sim.cuts {
         c.to = c.to.min(heal);
     }
     sim.run_until(heal + secs(10.0));
-    for (w, msg_id) in msg_ids.iter_mut().enumerate() {
+    for w in 0..nodes {
         let node = format!("n{w}");
-        let client = format!("c{}", w + 1);
-        *msg_id += 1;
-        let invoked = sim.now;
-        let reply = sim.call(&client, *msg_id, &node, json!({"type": "read"}));
+        let invoked = sim.now();
+        let reply = sim.call(w, w, json!({"type": "read"}));
         done.push(Done {
             node,
             f: "read",
             delta: 0,
             invoked,
-            completed: sim.now,
+            completed: sim.now(),
             value: reply.as_ref().and_then(|r| r["value"].as_i64()),
             final_read: true,
         });
     }
+    assert!(sim.sim.node_errors().is_empty());
     (sim, done)
 }
 
 fn fly_partitions() -> Vec<Cut> {
-    let both = |a: &str, b: &str| vec![(a.into(), b.into()), (b.into(), a.into())];
-    let mut isolate_n0 = both("n0", "n1");
-    isolate_n0.extend(both("n0", "n2"));
+    let both = |a, b| vec![(a, b), (b, a)];
+    let mut isolate_n0 = both(0, 1);
+    isolate_n0.extend(both(0, 2));
     vec![
         Cut {
             from: secs(2.0),
@@ -328,16 +204,12 @@ fn fly_partitions() -> Vec<Cut> {
         Cut {
             from: secs(10.0),
             to: secs(16.0),
-            pairs: vec![
-                ("n1".into(), "n0".into()),
-                ("n2".into(), "n1".into()),
-                ("n0".into(), "n2".into()),
-            ],
+            pairs: vec![(1, 0), (2, 1), (0, 2)],
         },
         Cut {
             from: secs(18.0),
             to: secs(100.0),
-            pairs: both("n1", "n2"),
+            pairs: both(1, 2),
         },
     ]
 }
@@ -381,15 +253,15 @@ fn counter_final_reads_are_exact_despite_partitions() {
             assert!(v <= invoked, "seed {seed}: read {v} > {invoked} ever added");
         }
         let ops = done.len() as f64;
-        let per_op = sim.server_msgs as f64 / ops;
+        let per_op = sim.server_msgs() as f64 / ops;
         eprintln!(
             "seed {seed}: {} server msgs / {ops} ops = {per_op:.3}",
-            sim.server_msgs
+            sim.server_msgs()
         );
         assert!(
             per_op <= 0.5,
             "seed {seed}: {} msgs / {ops} ops = {per_op}",
-            sim.server_msgs
+            sim.server_msgs()
         );
     }
 }
@@ -449,30 +321,30 @@ fn counter_an_idle_node_refreshes_before_answering() {
     // hears n1's pushes. Its read must wait for a refresh through seq-kv,
     // and that refresh must defeat seq-kv's staleness.
     for seed in 0..10 {
-        let mut sim = Sim::new(2, Duration::from_millis(50), seed);
+        let mut sim = Cluster::new(2, Duration::from_millis(50), seed);
         sim.cuts.push(Cut {
             from: Duration::ZERO,
             to: secs(1e6),
-            pairs: vec![("n1".into(), "n0".into())],
+            pairs: vec![(1, 0)],
         });
-        let r = sim.call("c1", 1, "n0", json!({"type": "read"})).unwrap();
+        let r = sim.call(0, 0, json!({"type": "read"})).unwrap();
         assert_eq!(r["value"], 0);
         // Several separate writes of n1's key, so seq-kv holds many states.
-        for i in 0..5 {
-            let r = sim.call("c2", i + 1, "n1", json!({"type": "add", "delta": 3}));
+        for _ in 0..5 {
+            let r = sim.call(1, 1, json!({"type": "add", "delta": 3}));
             assert_eq!(r.unwrap()["type"], "add_ok");
-            sim.run_until(sim.now + secs(2.5));
+            sim.run_until(sim.now() + secs(2.5));
         }
-        sim.run_until(sim.now + secs(10.0));
-        let quiet_msgs = sim.server_msgs;
-        sim.run_until(sim.now + secs(10.0));
-        assert_eq!(sim.server_msgs, quiet_msgs, "idle nodes send nothing");
-        let before = sim.now;
-        let r = sim.call("c1", 2, "n0", json!({"type": "read"})).unwrap();
+        sim.run_until(sim.now() + secs(10.0));
+        let quiet_msgs = sim.server_msgs();
+        sim.run_until(sim.now() + secs(10.0));
+        assert_eq!(sim.server_msgs(), quiet_msgs, "idle nodes send nothing");
+        let before = sim.now();
+        let r = sim.call(0, 0, json!({"type": "read"})).unwrap();
         assert_eq!(r["value"], 15, "seed {seed}");
         // A write and a read through seq-kv: two round trips of 2×50 ms.
-        assert!(sim.now - before >= Duration::from_millis(200));
-        assert_eq!(sim.server_msgs, quiet_msgs + 4);
+        assert!(sim.now() - before >= Duration::from_millis(200));
+        assert_eq!(sim.server_msgs(), quiet_msgs + 4);
     }
 }
 

@@ -1,19 +1,21 @@
-//! The txn-rw-register node under a small deterministic simulation: clients
-//! send Elle-style transactions, the network delays messages and is
-//! partitioned and healed, the history is judged by the bench's checker.
-//! Two deliberately broken nodes show the checker catches what read
-//! committed forbids.
+//! The txn-rw-register node on the bench's simulator
+//! (`glomers::bench::sim`): clients send Elle-style transactions, the
+//! network delays messages and is partitioned and healed, the history is
+//! judged by the bench's checker. Two deliberately broken nodes show the
+//! checker catches what read committed forbids.
 
 use glomers::bench::elle::check_rw_register;
 use glomers::bench::history::{History, Op, OpType, Process};
+use glomers::bench::inprocess::factory;
+use glomers::bench::opts::LatencyDist;
+use glomers::bench::sim::{self, Builder, Client};
 use glomers::bench::workloads::txn_rw_register::{validate_reply, TxnGen};
 use glomers::challenges::txn_rw_register::{MicroOp, Payload, TxnRwRegister};
-use glomers::runtime::{Ctx, Error, ErrorCode, Init, Node, NodeHost, Request};
+use glomers::runtime::{Ctx, Error, ErrorCode, Init, Node, Request};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 /// A client waiting for a reply.
@@ -22,69 +24,51 @@ struct Pending {
     txn: Value,
 }
 
-/// A whole cluster on a virtual clock with 1 ms steps.
-struct Sim<N: Node> {
-    hosts: Vec<NodeHost<N>>,
-    ids: Vec<String>,
-    now: Duration,
-    seq: u64,
-    /// (deliver at, seq, dest, line)
-    queue: BinaryHeap<Reverse<(Duration, u64, String, String)>>,
-    /// Node pairs that cannot talk, as (a, b) with a < b.
-    cut: Vec<(usize, usize)>,
+/// A cluster on the simulator, with clients that start transactions at
+/// random, stepped 1 ms at a time.
+struct Sim {
+    sim: sim::Sim,
     rng: StdRng,
     history: History,
-    clients: Vec<Option<Pending>>,
+    clients: Vec<(Client, Option<Pending>)>,
     process: Vec<u64>,
-    next_msg_id: u64,
     gen: TxnGen,
-    dropped: usize,
 }
 
-impl<N: Node> Sim<N> {
-    fn new(nodes: usize, clients: usize, seed: u64) -> Self {
-        let ids: Vec<String> = (0..nodes).map(|i| format!("n{i}")).collect();
-        let mut hosts: Vec<NodeHost<N>> =
-            (0..nodes).map(|i| NodeHost::new(seed + i as u64)).collect();
-        for (i, h) in hosts.iter_mut().enumerate() {
-            let init = json!({"src": "c0", "dest": ids[i], "body":
-                {"type": "init", "msg_id": 1, "node_id": ids[i], "node_ids": ids}});
-            h.handle_line(init.to_string().as_bytes(), Duration::ZERO);
-            let out = String::from_utf8(std::mem::take(h.output())).unwrap();
-            assert!(out.contains("init_ok"), "{out}");
-        }
+impl Sim {
+    fn new<N: Node + 'static>(nodes: usize, clients: usize, seed: u64) -> Self {
+        let mut sim = Builder::new()
+            .nodes(nodes)
+            .latency(Duration::from_millis(2))
+            .latency_dist(LatencyDist::Uniform)
+            .seed(seed)
+            .hosts(factory::<N>())
+            .build()
+            .expect("every node answers init");
         Sim {
-            hosts,
-            ids,
-            now: Duration::ZERO,
-            seq: 0,
-            queue: BinaryHeap::new(),
-            cut: vec![],
+            clients: (0..clients).map(|_| (sim.open_client(), None)).collect(),
+            sim,
             rng: StdRng::seed_from_u64(seed),
             history: History::new(),
-            clients: (0..clients).map(|_| None).collect(),
             process: (0..clients as u64).collect(),
-            next_msg_id: 1,
             gen: TxnGen::new(10, 4, 16),
-            dropped: 0,
         }
     }
 
-    fn node_index(&self, id: &str) -> Option<usize> {
-        self.ids.iter().position(|n| n == id)
+    fn state(&self, i: usize) -> &TxnRwRegister {
+        self.sim
+            .state::<TxnRwRegister>(i)
+            .expect("a running txn node")
     }
 
-    fn enqueue(&mut self, dest: String, line: String) {
-        let latency = Duration::from_millis(self.rng.gen_range(0..5));
-        self.seq += 1;
-        self.queue
-            .push(Reverse((self.now + latency, self.seq, dest, line)));
+    fn dropped(&self) -> u64 {
+        self.sim.network().dropped
     }
 
     fn record(&mut self, c: usize, kind: OpType, value: Value, error: Option<Value>) {
         self.history.push(Op {
             index: 0,
-            time: self.now.as_nanos() as u64,
+            time: self.sim.now().as_nanos() as u64,
             process: Process::Client(self.process[c]),
             kind,
             f: "txn".into(),
@@ -94,14 +78,7 @@ impl<N: Node> Sim<N> {
         });
     }
 
-    fn client_reply(&mut self, c: usize, body: Value) {
-        let Some(p) = self.clients[c].take() else {
-            return;
-        };
-        if body["in_reply_to"] != p.msg_id {
-            self.clients[c] = Some(p);
-            return;
-        }
+    fn client_reply(&mut self, c: usize, p: Pending, body: Value) {
         if body["type"] == "error" {
             let code = body["code"].as_u64().unwrap_or(13);
             let definite = ErrorCode::from_code(code).is_definite();
@@ -121,49 +98,24 @@ impl<N: Node> Sim<N> {
     /// Advance one millisecond; `load` is each idle client's chance of
     /// starting a transaction.
     fn step(&mut self, load: f64) {
-        self.now += Duration::from_millis(1);
-        while let Some(Reverse((t, ..))) = self.queue.peek() {
-            if *t > self.now {
-                break;
-            }
-            let Some(Reverse((_, _, dest, line))) = self.queue.pop() else {
-                break;
-            };
-            if let Some(i) = self.node_index(&dest) {
-                self.hosts[i].handle_line(line.as_bytes(), self.now);
-            } else if let Some(c) = dest.strip_prefix('c').and_then(|c| c.parse::<usize>().ok()) {
-                let msg: Value = serde_json::from_str(&line).unwrap();
-                self.client_reply(c - 1, msg["body"].clone());
-            }
-        }
-        for h in &mut self.hosts {
-            h.tick(self.now);
-        }
-        for i in 0..self.hosts.len() {
-            let out = std::mem::take(self.hosts[i].output());
-            for line in String::from_utf8(out).unwrap().lines() {
-                let msg: Value = serde_json::from_str(line).unwrap();
-                let dest = msg["dest"].as_str().unwrap().to_string();
-                if let Some(j) = self.node_index(&dest) {
-                    if self.cut.contains(&(i.min(j), i.max(j))) {
-                        self.dropped += 1;
-                        continue;
-                    }
-                }
-                self.enqueue(dest, line.to_string());
-            }
-        }
+        self.sim.run_for(Duration::from_millis(1));
         for c in 0..self.clients.len() {
-            if self.clients[c].is_none() && self.rng.gen_bool(load) {
+            let Some(p) = self.clients[c].1.take() else {
+                continue;
+            };
+            match self.sim.take_reply(p.msg_id) {
+                Some((_, body)) => self.client_reply(c, p, body),
+                None => self.clients[c].1 = Some(p),
+            }
+        }
+        let n = self.sim.names().len();
+        for c in 0..self.clients.len() {
+            if self.clients[c].1.is_none() && self.rng.gen_bool(load) {
                 let txn = self.gen.next_txn(&mut self.rng);
-                let msg_id = self.next_msg_id;
-                self.next_msg_id += 1;
-                let node = self.ids[c % self.ids.len()].clone();
-                let line = json!({"src": format!("c{}", c + 1), "dest": node,
-                    "body": {"type": "txn", "msg_id": msg_id, "txn": txn}});
+                let body = json!({"type": "txn", "txn": txn});
+                let msg_id = self.sim.request_from(self.clients[c].0, c % n, body);
                 self.record(c, OpType::Invoke, txn.clone(), None);
-                self.clients[c] = Some(Pending { msg_id, txn });
-                self.enqueue(node, line.to_string());
+                self.clients[c].1 = Some(Pending { msg_id, txn });
             }
         }
     }
@@ -174,24 +126,21 @@ impl<N: Node> Sim<N> {
     fn run(&mut self, ms: u64, load: f64, partitions: bool, every: u64) {
         for t in 0..ms {
             if partitions && t % every == 0 {
+                self.sim.heal();
                 if (t / every).is_multiple_of(2) {
-                    let n = self.ids.len();
+                    let n = self.sim.names().len();
                     let mut side: Vec<bool> = (0..n).map(|_| self.rng.gen_bool(0.5)).collect();
                     if side.iter().all(|s| *s == side[0]) {
                         let lone = self.rng.gen_range(0..n);
                         side[lone] = !side[lone];
                     }
-                    self.cut = (0..n)
-                        .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
-                        .filter(|&(a, b)| side[a] != side[b])
-                        .collect();
-                } else {
-                    self.cut.clear();
+                    let (a, b): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| side[i]);
+                    self.sim.partition(&a, &b);
                 }
             }
             self.step(load);
         }
-        self.cut.clear();
+        self.sim.heal();
     }
 
     /// Let in-flight requests finish without starting new ones.
@@ -215,12 +164,12 @@ fn ok_fraction(h: &History) -> f64 {
 #[test]
 fn read_committed_and_totally_available_under_partitions() {
     for seed in 0..3 {
-        let mut sim: Sim<TxnRwRegister> = Sim::new(2, 4, seed);
+        let mut sim = Sim::new::<TxnRwRegister>(2, 4, seed);
         sim.run(4000, 0.2, true, 500);
         sim.drain(1500);
         let h = &sim.history;
         assert!(
-            sim.dropped > 0,
+            sim.dropped() > 0,
             "seed {seed}: the partitions dropped nothing"
         );
         assert_eq!(ok_fraction(h), 1.0, "seed {seed}");
@@ -229,37 +178,25 @@ fn read_committed_and_totally_available_under_partitions() {
         let r = check(h, "read-committed");
         assert_eq!(r["valid?"], true, "seed {seed}: {r}");
         // Convergence: after the heal every node holds the same registers.
-        let snaps: Vec<BTreeMap<i64, i64>> = sim
-            .hosts
-            .iter()
-            .map(|h| h.node().unwrap().snapshot())
-            .collect();
+        let snaps: Vec<BTreeMap<i64, i64>> = (0..2).map(|i| sim.state(i).snapshot()).collect();
         assert!(!snaps[0].is_empty());
         assert!(
             snaps.windows(2).all(|w| w[0] == w[1]),
             "seed {seed}: replicas differ"
         );
-        for h in &sim.hosts {
-            assert_eq!(
-                h.node().unwrap().log_len(),
-                0,
-                "seed {seed}: log not drained"
-            );
+        for i in 0..2 {
+            assert_eq!(sim.state(i).log_len(), 0, "seed {seed}: log not drained");
         }
     }
 }
 
 #[test]
 fn five_nodes_converge_after_heal() {
-    let mut sim: Sim<TxnRwRegister> = Sim::new(5, 10, 42);
+    let mut sim = Sim::new::<TxnRwRegister>(5, 10, 42);
     sim.run(3000, 0.1, true, 300);
     sim.drain(2000);
     assert_eq!(check(&sim.history, "read-committed")["valid?"], true);
-    let snaps: Vec<_> = sim
-        .hosts
-        .iter()
-        .map(|h| h.node().unwrap().snapshot())
-        .collect();
+    let snaps: Vec<_> = (0..5).map(|i| sim.state(i).snapshot()).collect();
     assert!(snaps.windows(2).all(|w| w[0] == w[1]));
 }
 
@@ -267,21 +204,22 @@ fn five_nodes_converge_after_heal() {
 fn a_partitioned_node_sees_writes_only_after_heal() {
     // During a partition the two sides do not see each other's writes:
     // a write on n0 is not read on n1 until the heal.
-    let mut sim: Sim<TxnRwRegister> = Sim::new(2, 2, 9);
-    sim.cut = vec![(0, 1)];
-    let n0 = &mut sim.hosts[0];
-    let w = json!({"src": "c9", "dest": "n0", "body": {"type": "txn", "msg_id": 1, "txn": [["w", 77, 1]]}});
-    n0.handle_line(w.to_string().as_bytes(), Duration::from_millis(1));
-    n0.output().clear();
+    let mut sim = Sim::new::<TxnRwRegister>(2, 2, 9);
+    sim.sim.partition(&[0], &[1]);
+    let w = sim
+        .sim
+        .call(0, json!({"type": "txn", "txn": [["w", 77, 1]]}));
+    assert_eq!(w.unwrap()["type"], "txn_ok");
     for _ in 0..500 {
         sim.step(0.0);
     }
-    assert_eq!(sim.hosts[1].node().unwrap().value(77), None);
-    sim.cut.clear();
+    assert_eq!(sim.state(1).value(77), None);
+    assert!(sim.dropped() > 0);
+    sim.sim.heal();
     for _ in 0..500 {
         sim.step(0.0);
     }
-    assert_eq!(sim.hosts[1].node().unwrap().value(77), Some(1));
+    assert_eq!(sim.state(1).value(77), Some(1));
 }
 
 // ---------------------------------------------------------------------------
@@ -378,7 +316,7 @@ impl Node for IntermediateVisible {
 
 #[test]
 fn aborted_writes_made_visible_are_g1a() {
-    let mut sim: Sim<AbortsVisible> = Sim::new(1, 2, 5);
+    let mut sim = Sim::new::<AbortsVisible>(1, 2, 5);
     sim.run(2000, 0.3, false, 1);
     sim.drain(100);
     let r = check(&sim.history, "read-committed");
@@ -397,7 +335,7 @@ fn aborted_writes_made_visible_are_g1a() {
 
 #[test]
 fn intermediate_writes_made_visible_are_g1b() {
-    let mut sim: Sim<IntermediateVisible> = Sim::new(1, 2, 6);
+    let mut sim = Sim::new::<IntermediateVisible>(1, 2, 6);
     sim.run(2000, 0.3, false, 1);
     sim.drain(100);
     let r = check(&sim.history, "read-committed");
