@@ -38,7 +38,7 @@ use crate::runtime::EventQueue;
 use rand::rngs::StdRng;
 use rand::Rng;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -110,6 +110,9 @@ pub struct Network {
     /// (their ids, in sending order). A BTreeMap so that nothing depends on
     /// hash order.
     held: BTreeMap<(Ep, Ep), Vec<u64>>,
+    /// Ids let through a link that is still held ([`Network::deliver_held`]):
+    /// each passes its head check once.
+    passing: BTreeSet<u64>,
     /// How many messages a partition dropped (they are journaled as sends
     /// only; this count saves a test from recomputing it).
     pub dropped: u64,
@@ -134,6 +137,7 @@ impl Network {
             journal: Vec::new(),
             drops: vec![vec![false; n]; n],
             held: BTreeMap::new(),
+            passing: BTreeSet::new(),
             dropped: 0,
             latency_ms: opts.latency,
             dist: opts.latency_dist,
@@ -239,8 +243,10 @@ impl Network {
                 continue;
             }
             if let Some(aside) = self.held.get_mut(&(src, dest)) {
-                aside.push(id);
-                continue;
+                if !self.passing.remove(&id) {
+                    aside.push(id);
+                    continue;
+                }
             }
             self.endpoints[dest].head = Some((deadline, id));
             return Some(deadline);
@@ -305,6 +311,39 @@ impl Network {
             self.endpoints[dest].queue.schedule(now, id);
         }
         ids.len()
+    }
+
+    /// Deliver what is held on the link from `src` to `dest` from `now`
+    /// (queued due now, in sending order) while the link stays held for
+    /// later messages. Returns how many; the caller then calls
+    /// [`Network::next_head`] for `dest`.
+    pub fn deliver_held(&mut self, src: Ep, dest: Ep, now: Duration) -> usize {
+        let Some(aside) = self.held.get_mut(&(src, dest)) else {
+            return 0;
+        };
+        let ids = std::mem::take(aside);
+        for &id in &ids {
+            self.passing.insert(id);
+            self.endpoints[dest].queue.schedule(now, id);
+        }
+        ids.len()
+    }
+
+    /// Lose what is held on the link from `src` to `dest` (journaled as
+    /// sent only, and counted in [`Network::dropped`]); the link stays
+    /// held. Returns how many.
+    pub fn drop_held(&mut self, src: Ep, dest: Ep) -> usize {
+        let n = self
+            .held
+            .get_mut(&(src, dest))
+            .map_or(0, |aside| std::mem::take(aside).len());
+        self.dropped += n as u64;
+        n
+    }
+
+    /// Every message set aside on a held link, by link, in sending order.
+    pub fn held(&self) -> impl Iterator<Item = u64> + '_ {
+        self.held.values().flatten().copied()
     }
 
     /// Apply a grudge over node indices (adds to the current one).
@@ -590,6 +629,30 @@ mod tests {
         // A released link is no longer held.
         let e = net.send(at, n0, n1, "{}".into());
         assert_eq!(drain(&mut net, n1), vec![e]);
+    }
+
+    #[test]
+    fn held_messages_are_listed_delivered_or_dropped_while_the_link_stays_held() {
+        let (mut net, n0, n1) = two_nodes();
+        net.hold(n0, n1);
+        net.hold(n1, n0);
+        let a = net.send(Duration::ZERO, n0, n1, "{}".into());
+        let b = net.send(Duration::ZERO, n1, n0, "{}".into());
+        let c = net.send(Duration::ZERO, n0, n1, "{}".into());
+        assert_eq!(drain(&mut net, n1), Vec::<u64>::new());
+        assert_eq!(drain(&mut net, n0), Vec::<u64>::new());
+        assert_eq!(net.held().collect::<Vec<_>>(), vec![a, c, b]);
+        let at = Duration::from_millis(50);
+        assert_eq!(net.deliver_held(n0, n1, at), 2);
+        assert_eq!(net.deliver_held(n1, n1, at), 0, "never held");
+        // Still held for what comes next.
+        let d = net.send(at, n0, n1, "{}".into());
+        assert_eq!(drain(&mut net, n1), vec![a, c]);
+        assert_eq!(net.held().collect::<Vec<_>>(), vec![d, b]);
+        assert_eq!(net.drop_held(n1, n0), 1);
+        assert_eq!(net.drop_held(n1, n0), 0);
+        assert_eq!(net.dropped, 1);
+        assert_eq!(net.held().collect::<Vec<_>>(), vec![d]);
     }
 
     #[test]

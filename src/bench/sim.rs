@@ -362,6 +362,37 @@ impl Sim {
         n
     }
 
+    /// Deliver what is held from `from` to `to` now, keeping the link held
+    /// for later messages; returns how many.
+    pub fn deliver_held(&mut self, from: usize, to: usize) -> usize {
+        let (f, t) = (self.node_eps[from], self.node_eps[to]);
+        let n = self.net.deliver_held(f, t, self.now);
+        self.schedule_head(t);
+        n
+    }
+
+    /// Lose what is held from `from` to `to`, keeping the link held;
+    /// returns how many.
+    pub fn drop_held(&mut self, from: usize, to: usize) -> usize {
+        let (f, t) = (self.node_eps[from], self.node_eps[to]);
+        self.net.drop_held(f, t)
+    }
+
+    /// Every message held between nodes: (from, to, body), by link, in
+    /// sending order.
+    pub fn held(&self) -> Vec<(usize, usize, Value)> {
+        let node = |ep: Ep| match self.net.endpoints[ep].kind {
+            EpKind::Node(i) => Some(i),
+            _ => None,
+        };
+        let held = self.net.held().map(|id| &self.net.messages[id as usize]);
+        held.filter_map(|m| {
+            let body = serde_json::from_str(&m.body).unwrap_or(Value::Null);
+            Some((node(m.src)?, node(m.dest)?, body))
+        })
+        .collect()
+    }
+
     /// Crash node `i`: it loses its memory, timers and in-flight RPCs, and
     /// messages reaching it are lost until [`Sim::restart`]. False if it
     /// was already down.
@@ -670,6 +701,26 @@ mod tests {
             .filter(|e| e.recv && e.time == at);
         assert!(recv.count() >= held);
         assert_eq!(sim.network().dropped, 0);
+    }
+
+    #[test]
+    fn held_messages_can_be_seen_delivered_or_dropped() {
+        let mut sim = cluster(3);
+        for (a, b) in [(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)] {
+            sim.hold(a, b);
+        }
+        add(&mut sim, 0, 4);
+        sim.run_for(ms(100));
+        let held = sim.held();
+        assert!(held.iter().any(|(f, t, _)| (*f, *t) == (0, 1)), "{held:?}");
+        assert!(held.iter().all(|(f, _, _)| *f == 0), "{held:?}");
+        let to_n1 = held.iter().filter(|(_, t, _)| *t == 1).count();
+        assert_eq!(sim.drop_held(0, 2), held.len() - to_n1);
+        assert_eq!(sim.deliver_held(0, 1), to_n1);
+        sim.run_for(ms(1));
+        assert!(sim.held().is_empty());
+        assert_eq!(read(&mut sim, 1), Some(4));
+        assert_eq!(sim.network().dropped as usize, held.len() - to_n1);
     }
 
     #[test]
