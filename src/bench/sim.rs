@@ -518,6 +518,18 @@ impl Sim {
         self.take_reply(id).map(|(_, b)| b)
     }
 
+    /// Send `body` to node `node` as if `src` (any endpoint: a node, a
+    /// service, an open client) had sent it: for peer messages a test
+    /// forges. False if there is no endpoint `src`.
+    pub fn send_as(&mut self, src: &str, node: usize, body: &Value) -> bool {
+        let Some(from) = self.net.lookup(src) else {
+            return false;
+        };
+        let dest = self.node_eps[node];
+        self.send(from, dest, body.to_string().into_boxed_str());
+        true
+    }
+
     fn send_init(&mut self, i: usize) -> u64 {
         let body = json!({"type": "init", "node_id": self.names[i], "node_ids": self.names});
         self.request(i, body)
@@ -789,6 +801,12 @@ mod tests {
         ];
         sim.route(out);
         assert_eq!(sim.node_errors().len(), 2, "{:?}", sim.node_errors());
+        // A forged peer message arrives like any other.
+        assert!(!sim.send_as("n9", 0, &json!({})));
+        assert!(sim.send_as("lin-kv", 0, &json!({"type": "read", "msg_id": 9})));
+        sim.run_for(ms(100));
+        let last = sim.network().messages.last().unwrap();
+        assert_eq!(sim.network().name(last.dest), "lin-kv");
         assert!(!sim.step() || sim.next_time().is_some());
     }
 }
