@@ -1,18 +1,14 @@
-//! The broadcast node under the broadcast workload on the bench's
-//! simulator (`glomers::bench::sim`): Maelstrom's generator (50/50
-//! broadcast/read at a global rate, one worker per node, final reads after
-//! the heal and 10 s), constant latency, random partitions, and the bench's
-//! set-full checker.
+//! The broadcast node under the broadcast workload, run by the bench
+//! engine in-process (our handler on the bench's network, virtual clock):
+//! Maelstrom's generator (50/50 broadcast/read at a global rate, one
+//! worker per node, final reads after the heal and 10 s), constant
+//! latency, random partitions, and the bench's set-full checker.
 
-use glomers::bench::inprocess::factory;
+use glomers::bench::engine;
 use glomers::bench::opts::TestOpts;
-use glomers::bench::sim::Builder;
-use glomers::bench::workloads::broadcast;
-use glomers::challenges::broadcast::Broadcast;
 use serde_json::Value;
-use std::time::Duration;
 
-mod driver;
+mod common;
 
 /// One simulated test's settings.
 #[derive(Clone)]
@@ -27,16 +23,17 @@ struct Sim {
     args: Vec<String>,
 }
 
-/// What a run produced.
+/// What a run produced: the workload checker's result and the network's.
 struct Outcome {
     result: Value,
-    server_msgs: usize,
-    ops: u64,
+    net: Value,
 }
 
 impl Outcome {
     fn msgs_per_op(&self) -> f64 {
-        self.server_msgs as f64 / self.ops as f64
+        self.net["servers"]["msgs-per-op"]
+            .as_f64()
+            .unwrap_or(f64::MAX)
     }
     fn latency(&self, q: &str) -> u64 {
         self.result["stable-latencies"][q]
@@ -46,33 +43,30 @@ impl Outcome {
 }
 
 fn run(s: Sim) -> Outcome {
-    let mut sim = Builder::new()
-        .nodes(s.nodes)
-        .latency(Duration::from_millis(s.latency_ms))
-        .seed(s.seed)
-        .args(s.args.clone())
-        .hosts(factory::<Broadcast>())
-        .build()
-        .expect("every node answers init");
-    let opts = TestOpts::with_nodes(s.nodes);
-    let mut wl = broadcast::new(&opts).expect("the broadcast workload");
-    let load = driver::Load {
-        concurrency: s.nodes,
+    let o = TestOpts {
+        workload: "broadcast".into(),
+        in_process: true,
+        bin_args: s.args,
+        time_limit: s.seconds as f64,
         rate: s.rate,
-        time_limit: Duration::from_secs(s.seconds),
-        nemesis: s.partitions.then_some(Duration::from_secs(2)),
-        recovery: Duration::from_secs(10),
+        latency: s.latency_ms,
+        nemesis_partition: s.partitions,
+        nemesis_interval: 2.0,
         seed: s.seed,
+        ..TestOpts::with_nodes(s.nodes)
     };
-    let run = driver::run(&mut sim, wl.as_mut(), &opts, &load);
-    assert!(sim.node_errors().is_empty(), "{:?}", sim.node_errors());
+    let out = engine::run(&o, &common::quiet()).expect("a verdict");
+    let net = out.results["net"].clone();
     if s.partitions {
-        assert!(sim.network().dropped > 0, "the partitions dropped nothing");
+        let servers = &net["servers"];
+        assert!(
+            servers["send-count"].as_u64() > servers["recv-count"].as_u64(),
+            "nothing dropped"
+        );
     }
     Outcome {
-        result: run.result,
-        server_msgs: sim.server_messages(),
-        ops: run.invocations,
+        result: out.results["workload"].clone(),
+        net,
     }
 }
 

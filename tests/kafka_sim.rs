@@ -1,23 +1,20 @@
-//! Whole-system tests of the kafka node against the kafka workload on the
-//! bench's simulator (`glomers::bench::sim`): node↔node latency drawn per
-//! message, random partitions, the workload's own generator, clients,
-//! final phase and checker (the client side is `tests/driver`).
-//!
-//! The bench engine runs the same node in `tests/kafka_engine.rs`; here a
-//! broken node runs too, to show the harness and checker do catch faults.
+//! Whole-system tests of the kafka node against the kafka workload, run by
+//! the bench engine in-process: node↔node latency drawn per message,
+//! random partitions, the workload's own generator, clients, final phase
+//! and checker (`tests/kafka_engine.rs` runs the Fly.io settings).
+//! A broken node runs too, through `inprocess::with_hosts`, to show that
+//! the engine and the checker do catch faults.
 
+use glomers::bench::engine;
 use glomers::bench::history::{History, Op, OpType};
-use glomers::bench::inprocess::factory;
+use glomers::bench::inprocess::{factory, with_hosts};
 use glomers::bench::opts::{LatencyDist, TestOpts};
-use glomers::bench::sim::Builder;
-use glomers::bench::workloads::kafka as workload;
 use glomers::challenges::kafka::Kafka;
 use glomers::runtime::{Ctx, Error, Init, Node, Request};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
-mod driver;
+mod common;
 
 /// Settings of one simulated run.
 #[derive(Clone, Copy)]
@@ -50,47 +47,44 @@ impl Outcome {
         self.history
             .ops
             .iter()
-            .filter(|o| matches!(o.kind, OpType::Fail | OpType::Info) && o.f != "crash")
+            .filter(|o| o.is_client() && matches!(o.kind, OpType::Fail | OpType::Info))
+            .filter(|o| o.f != "crash")
             .collect()
     }
 }
 
+/// Run `setup` with hosts of type `N` on every node.
 fn run<N: Node + 'static>(setup: Setup) -> Outcome {
-    let mut sim = Builder::new()
-        .nodes(setup.nodes)
-        .latency(Duration::from_millis(setup.latency_ms))
-        .latency_dist(LatencyDist::Uniform)
-        .seed(setup.seed)
-        .hosts(factory::<N>())
-        .build()
-        .expect("every node answers init");
-    let opts = TestOpts {
+    let o = TestOpts {
         workload: "kafka".into(),
+        in_process: true,
         concurrency: setup.concurrency,
         time_limit: setup.seconds as f64,
         rate: setup.rate,
+        latency: setup.latency_ms,
+        latency_dist: LatencyDist::Uniform,
+        nemesis_partition: setup.partitions,
+        nemesis_interval: 0.5,
+        recovery_wait: 2.0,
         seed: setup.seed,
         ..TestOpts::with_nodes(setup.nodes)
     };
-    let mut wl = workload::Kafka::new(&opts);
-    let load = driver::Load {
-        concurrency: setup.concurrency,
-        rate: setup.rate,
-        time_limit: Duration::from_secs(setup.seconds),
-        nemesis: setup.partitions.then_some(Duration::from_secs(1)),
-        recovery: Duration::from_secs(2),
-        seed: setup.seed,
-    };
-    let run = driver::run(&mut sim, &mut wl, &opts, &load);
-    assert!(sim.node_errors().is_empty(), "{:?}", sim.node_errors());
+    let out = with_hosts(factory::<N>(), || engine::run(&o, &common::quiet()));
+    let out = out.expect("a verdict");
+    let servers = &out.results["net"]["servers"];
     if setup.partitions {
-        assert!(sim.network().dropped > 0, "the partitions dropped nothing");
+        assert!(
+            servers["send-count"].as_u64() > servers["recv-count"].as_u64(),
+            "nothing dropped: {servers}"
+        );
     }
+    let invocations = out.history.ops.iter();
+    let invocations = invocations.filter(|o| o.is_client() && o.kind == OpType::Invoke);
     Outcome {
-        result: run.result,
-        history: run.history,
-        server_msgs: sim.server_messages() as u64,
-        invocations: run.invocations,
+        result: out.results["workload"].clone(),
+        server_msgs: servers["msg-count"].as_u64().unwrap_or(u64::MAX),
+        invocations: invocations.count() as u64,
+        history: out.history,
     }
 }
 

@@ -36,6 +36,16 @@
 //! as Maelstrom's `db` setup does for a started node (`maelstrom:
 //! src/maelstrom/db.clj`).
 //!
+//! # Running any node under the engine
+//!
+//! [`with_hosts`] runs a closure in which every in-process backend built
+//! by workload name ([`InProcessBackend::new`], what the engine calls)
+//! runs the given factory instead of our handler, so a test can put a
+//! deliberately broken node under the real engine, generator and checker.
+//! It is a bridge: once the engine takes factories from the workload
+//! registry, a test passes its factory to the engine directly and this
+//! goes away.
+//!
 //! # Caveats
 //!
 //! Nothing survives a crash. A simulated disk (state kept across
@@ -45,6 +55,7 @@
 use super::backend::{Backend, NodeEvent};
 use crate::challenges;
 use crate::runtime::{AnyHost, Node, NodeHost};
+use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
@@ -69,6 +80,26 @@ pub fn factory_for(workload: &str) -> Option<HostFactory> {
         "broadcast" => factory::<broadcast::Broadcast>(),
         _ => return None,
     })
+}
+
+thread_local! {
+    /// The factory [`with_hosts`] installed on this thread, if any.
+    static OVERRIDE: RefCell<Option<HostFactory>> = const { RefCell::new(None) };
+}
+
+/// Run `f` with `factory` standing in for our handler in every backend
+/// built by workload name on this thread (see the module docs). The
+/// previous setting is restored afterwards, even if `f` panics.
+pub fn with_hosts<R>(factory: HostFactory, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<HostFactory>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let old = self.0.take();
+            OVERRIDE.with(|o| *o.borrow_mut() = old);
+        }
+    }
+    let _restore = Restore(OVERRIDE.with(|o| o.borrow_mut().replace(factory)));
+    f()
 }
 
 /// Our handler for `workload`, as a fresh host seeded with `seed`.
@@ -112,8 +143,9 @@ pub struct InProcessBackend {
 }
 
 impl InProcessBackend {
-    /// Our handler for `workload` on every node; see
-    /// [`InProcessBackend::from_factories`]. None if we have no handler.
+    /// Our handler for `workload` on every node (or the factory of an
+    /// enclosing [`with_hosts`]); see [`InProcessBackend::from_factories`].
+    /// None if we have no handler.
     pub fn new(
         workload: &str,
         names: &[String],
@@ -121,7 +153,9 @@ impl InProcessBackend {
         args: &[String],
         log_stderr: bool,
     ) -> Option<Self> {
-        let f = factory_for(workload)?;
+        let f = OVERRIDE
+            .with(|o| o.borrow().clone())
+            .or_else(|| factory_for(workload))?;
         let factories = vec![f; names.len()];
         Some(Self::from_factories(
             factories, names, seeds, args, log_stderr,
@@ -421,6 +455,24 @@ mod tests {
             "{log}"
         );
         assert!(!b.crash(5, s(0)) && !b.restart(5, s(0)));
+    }
+
+    #[test]
+    fn with_hosts_overrides_the_handler_by_name_and_restores_it() {
+        let names = vec!["n0".to_string()];
+        let build = || InProcessBackend::new("lin-kv", &names, &[1], &[], false);
+        assert!(build().is_none(), "no handler of ours for lin-kv");
+        let counting = with_hosts(factory::<Counter>(), || {
+            let mut b = build().expect("the override");
+            let init = r#"{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0"]}"#;
+            ask(&mut b, init, Duration::ZERO);
+            ask(&mut b, r#"{"type":"count","msg_id":2}"#, Duration::ZERO)
+        });
+        assert!(counting[0].contains("count_ok"), "{counting:?}");
+        assert!(build().is_none(), "restored");
+        let caught = std::panic::catch_unwind(|| with_hosts(factory::<Counter>(), || panic!()));
+        assert!(caught.is_err());
+        assert!(build().is_none(), "restored after a panic");
     }
 
     #[test]
