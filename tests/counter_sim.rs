@@ -45,54 +45,40 @@ struct Cluster {
     clients: Vec<Client>,
 }
 
+impl std::ops::Deref for Cluster {
+    type Target = Sim;
+    fn deref(&self) -> &Sim {
+        &self.sim
+    }
+}
+
 impl Cluster {
     fn new(n: usize, latency: Duration, seed: u64) -> Cluster {
-        let mut sim = Builder::new()
-            .nodes(n)
-            .latency(latency)
-            .seed(seed)
-            .hosts(factory::<GCounter>())
-            .build()
-            .expect("every node answers init");
+        let b = Builder::new().nodes(n).latency(latency).seed(seed);
+        let mut sim = b.hosts(factory::<GCounter>()).build().expect("init");
         let clients = (0..n).map(|_| sim.open_client()).collect();
-        Cluster {
-            sim,
-            cuts: Vec::new(),
-            clients,
-        }
+        let cuts = Vec::new();
+        Cluster { sim, cuts, clients }
     }
 
-    fn now(&self) -> Duration {
-        self.sim.now()
-    }
-
-    fn server_msgs(&self) -> usize {
-        self.sim.server_messages()
-    }
-
-    fn any_cut_between(&self, from: Duration, to: Duration) -> bool {
-        self.cuts.iter().any(|c| c.from < to && from < c.to)
-    }
-
-    /// Set the network to the cuts active now.
-    fn apply_cuts(&mut self) {
-        let now = self.sim.now();
-        self.sim.heal();
-        for c in self.cuts.iter().filter(|c| c.from <= now && now < c.to) {
-            for &(s, d) in &c.pairs {
-                self.sim.partition_oneway(&[s], &[d]);
-            }
-        }
-    }
-
-    /// Run until `done` holds or `until`, changing cuts at their bounds.
+    /// Run until `done` holds or `until`, with the cuts active at each
+    /// moment (they change only at their bounds).
     fn run(&mut self, until: Duration, done: impl Fn(&Sim) -> bool) {
         loop {
-            self.apply_cuts();
             let now = self.sim.now();
+            self.sim.heal();
+            for c in self.cuts.iter().filter(|c| c.from <= now && now < c.to) {
+                c.pairs
+                    .iter()
+                    .for_each(|&(s, d)| self.sim.partition_oneway(&[s], &[d]));
+            }
             let bounds = self.cuts.iter().flat_map(|c| [c.from, c.to]);
-            let next = bounds.filter(|&b| b > now).min().unwrap_or(until);
-            if self.sim.run_until(&done, next.min(until)) || next >= until {
+            let next = bounds
+                .filter(|&b| b > now)
+                .min()
+                .unwrap_or(until)
+                .min(until);
+            if self.sim.run_until(&done, next) || next >= until {
                 return;
             }
         }
@@ -108,6 +94,10 @@ impl Cluster {
         self.run(self.now() + secs(5.0), |s| s.has_reply(id));
         self.sim.take_reply(id).map(|(_, b)| b)
     }
+}
+
+fn any_cut_between(cuts: &[Cut], from: Duration, to: Duration) -> bool {
+    cuts.iter().any(|c| c.from < to && from < c.to)
 }
 
 /// Drive a Fly.io-like test: `nodes` nodes, one client per node, ops every
@@ -127,6 +117,28 @@ fn run(
     sim.cuts = cuts;
     let mut rng = StdRng::seed_from_u64(seed ^ 0xC0FFEE);
     let mut done = Vec::new();
+    let mut op = |sim: &mut Cluster, w: usize, f, delta, final_read| {
+        let (node, invoked) = (format!("n{w}"), sim.now());
+        let body = match f {
+            "add" => json!({"type": "add", "delta": delta}),
+            _ => json!({"type": "read"}),
+        };
+        let reply = sim.call(w, w, body);
+        if let Some(r) = &reply {
+            assert_eq!(r["type"], format!("{f}_ok"), "{r}");
+        }
+        let value = reply.as_ref().and_then(|r| r["value"].as_i64());
+        let completed = reply.map_or(Duration::MAX, |_| sim.now());
+        done.push(Done {
+            node,
+            f,
+            delta,
+            invoked,
+            completed,
+            value,
+            final_read,
+        });
+    };
     let mut t = 0.0;
     loop {
         t += rng.gen_range(0.0..2.0 / rate);
@@ -135,36 +147,16 @@ fn run(
         }
         sim.run_until(secs(t).max(sim.now()));
         let w = rng.gen_range(0..nodes);
-        let node = format!("n{w}");
-        let (f, delta, body) = loop {
+        let (f, delta) = loop {
             if rng.gen_bool(0.5) {
-                break ("read", 0, json!({"type": "read"}));
+                break ("read", 0);
             }
             let d: i64 = rng.gen_range(0..10) - 5;
             if pn || d >= 0 {
-                break ("add", d, json!({"type": "add", "delta": d}));
+                break ("add", d);
             }
         };
-        let invoked = sim.now();
-        let reply = sim.call(w, w, body);
-        let value = reply.as_ref().and_then(|r| r["value"].as_i64());
-        if let Some(r) = &reply {
-            let want = if f == "add" { "add_ok" } else { "read_ok" };
-            assert_eq!(r["type"], want, "{r}");
-        }
-        done.push(Done {
-            node,
-            f,
-            delta,
-            invoked,
-            completed: if reply.is_some() {
-                sim.now()
-            } else {
-                Duration::MAX
-            },
-            value,
-            final_read: false,
-        });
+        op(&mut sim, w, f, delta, false);
     }
     // Heal, wait for recovery, final reads.
     let heal = sim.now();
@@ -173,20 +165,9 @@ fn run(
     }
     sim.run_until(heal + secs(10.0));
     for w in 0..nodes {
-        let node = format!("n{w}");
-        let invoked = sim.now();
-        let reply = sim.call(w, w, json!({"type": "read"}));
-        done.push(Done {
-            node,
-            f: "read",
-            delta: 0,
-            invoked,
-            completed: sim.now(),
-            value: reply.as_ref().and_then(|r| r["value"].as_i64()),
-            final_read: true,
-        });
+        op(&mut sim, w, "read", 0, true);
     }
-    assert!(sim.sim.node_errors().is_empty());
+    assert!(sim.node_errors().is_empty());
     (sim, done)
 }
 
@@ -253,15 +234,15 @@ fn counter_final_reads_are_exact_despite_partitions() {
             assert!(v <= invoked, "seed {seed}: read {v} > {invoked} ever added");
         }
         let ops = done.len() as f64;
-        let per_op = sim.server_msgs() as f64 / ops;
+        let per_op = sim.server_messages() as f64 / ops;
         eprintln!(
             "seed {seed}: {} server msgs / {ops} ops = {per_op:.3}",
-            sim.server_msgs()
+            sim.server_messages()
         );
         assert!(
             per_op <= 0.5,
             "seed {seed}: {} msgs / {ops} ops = {per_op}",
-            sim.server_msgs()
+            sim.server_messages()
         );
     }
 }
@@ -270,7 +251,7 @@ fn counter_final_reads_are_exact_despite_partitions() {
 fn counter_reads_are_fresh_within_one_second_absent_partitions() {
     for (seed, latency) in [(1, 0), (2, 0), (3, 100)] {
         let (sim, done) = run(false, seed, 3, 100.0, 10.0, latency, Vec::new());
-        assert!(!sim.any_cut_between(Duration::ZERO, secs(1e6)));
+        assert!(!any_cut_between(&sim.cuts, Duration::ZERO, secs(1e6)));
         let mut checked = 0;
         for d in done.iter().filter(|d| d.f == "read") {
             let Some(cutoff) = d.invoked.checked_sub(secs(1.0)) else {
@@ -303,7 +284,8 @@ fn counter_reads_recover_freshness_after_partitions_heal() {
         let must = acked_by(&done, cutoff);
         // Partitions may delay pushes; a refresh through seq-kv (every 2 s)
         // repairs that, so 3 s after the last cut a read must be fresh.
-        if sim.any_cut_between(d.invoked.saturating_sub(secs(3.0)), d.invoked + secs(0.001)) {
+        let around = (d.invoked.saturating_sub(secs(3.0)), d.invoked + secs(0.001));
+        if any_cut_between(&sim.cuts, around.0, around.1) {
             stale_during_cuts += (v < must) as usize;
             continue;
         }
@@ -336,15 +318,15 @@ fn counter_an_idle_node_refreshes_before_answering() {
             sim.run_until(sim.now() + secs(2.5));
         }
         sim.run_until(sim.now() + secs(10.0));
-        let quiet_msgs = sim.server_msgs();
+        let quiet_msgs = sim.server_messages();
         sim.run_until(sim.now() + secs(10.0));
-        assert_eq!(sim.server_msgs(), quiet_msgs, "idle nodes send nothing");
+        assert_eq!(sim.server_messages(), quiet_msgs, "idle nodes send nothing");
         let before = sim.now();
         let r = sim.call(0, 0, json!({"type": "read"})).unwrap();
         assert_eq!(r["value"], 15, "seed {seed}");
         // A write and a read through seq-kv: two round trips of 2×50 ms.
         assert!(sim.now() - before >= Duration::from_millis(200));
-        assert_eq!(sim.server_msgs(), quiet_msgs + 4);
+        assert_eq!(sim.server_messages(), quiet_msgs + 4);
     }
 }
 

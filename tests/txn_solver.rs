@@ -18,39 +18,34 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-/// A client waiting for a reply.
-struct Pending {
-    msg_id: u64,
-    txn: Value,
-}
-
 /// A cluster on the simulator, with clients that start transactions at
 /// random, stepped 1 ms at a time.
 struct Sim {
     sim: sim::Sim,
     rng: StdRng,
     history: History,
-    clients: Vec<(Client, Option<Pending>)>,
-    process: Vec<u64>,
+    /// Per client: its endpoint, its process, its request in flight
+    /// (`msg_id` and transaction).
+    clients: Vec<(Client, u64, Option<(u64, Value)>)>,
     gen: TxnGen,
 }
 
 impl Sim {
     fn new<N: Node + 'static>(nodes: usize, clients: usize, seed: u64) -> Self {
-        let mut sim = Builder::new()
-            .nodes(nodes)
+        let b = Builder::new().nodes(nodes).seed(seed).hosts(factory::<N>());
+        let b = b
             .latency(Duration::from_millis(2))
-            .latency_dist(LatencyDist::Uniform)
-            .seed(seed)
-            .hosts(factory::<N>())
-            .build()
-            .expect("every node answers init");
+            .latency_dist(LatencyDist::Uniform);
+        let mut sim = b.build().expect("every node answers init");
+        let clients = (0..clients)
+            .map(|c| (sim.open_client(), c as u64, None))
+            .collect();
+        let (rng, history) = (StdRng::seed_from_u64(seed), History::new());
         Sim {
-            clients: (0..clients).map(|_| (sim.open_client(), None)).collect(),
             sim,
-            rng: StdRng::seed_from_u64(seed),
-            history: History::new(),
-            process: (0..clients as u64).collect(),
+            rng,
+            history,
+            clients,
             gen: TxnGen::new(10, 4, 16),
         }
     }
@@ -61,38 +56,23 @@ impl Sim {
             .expect("a running txn node")
     }
 
-    fn dropped(&self) -> u64 {
-        self.sim.network().dropped
-    }
-
     fn record(&mut self, c: usize, kind: OpType, value: Value, error: Option<Value>) {
+        let (time, process) = (
+            self.sim.now().as_nanos() as u64,
+            Process::Client(self.clients[c].1),
+        );
+        let f = "txn".into();
+        let final_phase = false;
         self.history.push(Op {
             index: 0,
-            time: self.sim.now().as_nanos() as u64,
-            process: Process::Client(self.process[c]),
+            time,
+            process,
             kind,
-            f: "txn".into(),
+            f,
             value,
             error,
-            final_phase: false,
+            final_phase,
         });
-    }
-
-    fn client_reply(&mut self, c: usize, p: Pending, body: Value) {
-        if body["type"] == "error" {
-            let code = body["code"].as_u64().unwrap_or(13);
-            let definite = ErrorCode::from_code(code).is_definite();
-            let kind = if definite { OpType::Fail } else { OpType::Info };
-            self.record(c, kind, p.txn, Some(body.clone()));
-            if !definite {
-                self.process[c] += self.clients.len() as u64;
-            }
-            return;
-        }
-        match validate_reply(&p.txn, &body) {
-            Ok(txn) => self.record(c, OpType::Ok, txn, None),
-            Err(why) => panic!("malformed reply {body}: {why}"),
-        }
     }
 
     /// Advance one millisecond; `load` is each idle client's chance of
@@ -100,22 +80,32 @@ impl Sim {
     fn step(&mut self, load: f64) {
         self.sim.run_for(Duration::from_millis(1));
         for c in 0..self.clients.len() {
-            let Some(p) = self.clients[c].1.take() else {
+            let Some((id, txn)) = self.clients[c].2.take() else {
                 continue;
             };
-            match self.sim.take_reply(p.msg_id) {
-                Some((_, body)) => self.client_reply(c, p, body),
-                None => self.clients[c].1 = Some(p),
+            let Some((_, body)) = self.sim.take_reply(id) else {
+                self.clients[c].2 = Some((id, txn));
+                continue;
+            };
+            if body["type"] != "error" {
+                let txn = validate_reply(&txn, &body).unwrap_or_else(|e| panic!("{body}: {e}"));
+                self.record(c, OpType::Ok, txn, None);
+            } else if ErrorCode::from_code(body["code"].as_u64().unwrap_or(13)).is_definite() {
+                self.record(c, OpType::Fail, txn, Some(body));
+            } else {
+                self.record(c, OpType::Info, txn, Some(body));
+                self.clients[c].1 += self.clients.len() as u64;
             }
         }
-        let n = self.sim.names().len();
         for c in 0..self.clients.len() {
-            if self.clients[c].1.is_none() && self.rng.gen_bool(load) {
+            if self.clients[c].2.is_none() && self.rng.gen_bool(load) {
                 let txn = self.gen.next_txn(&mut self.rng);
-                let body = json!({"type": "txn", "txn": txn});
-                let msg_id = self.sim.request_from(self.clients[c].0, c % n, body);
+                let (client, node) = (self.clients[c].0, c % self.sim.names().len());
+                let id = self
+                    .sim
+                    .request_from(client, node, json!({"type": "txn", "txn": txn}));
                 self.record(c, OpType::Invoke, txn.clone(), None);
-                self.clients[c].1 = Some(Pending { msg_id, txn });
+                self.clients[c].2 = Some((id, txn));
             }
         }
     }
@@ -127,16 +117,16 @@ impl Sim {
         for t in 0..ms {
             if partitions && t % every == 0 {
                 self.sim.heal();
-                if (t / every).is_multiple_of(2) {
-                    let n = self.sim.names().len();
-                    let mut side: Vec<bool> = (0..n).map(|_| self.rng.gen_bool(0.5)).collect();
-                    if side.iter().all(|s| *s == side[0]) {
-                        let lone = self.rng.gen_range(0..n);
-                        side[lone] = !side[lone];
-                    }
-                    let (a, b): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| side[i]);
-                    self.sim.partition(&a, &b);
+            }
+            if partitions && t % every == 0 && (t / every).is_multiple_of(2) {
+                let n = self.sim.names().len();
+                let mut side: Vec<bool> = (0..n).map(|_| self.rng.gen_bool(0.5)).collect();
+                if side.iter().all(|s| *s == side[0]) {
+                    let lone = self.rng.gen_range(0..n);
+                    side[lone] = !side[lone];
                 }
+                let (a, b): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| side[i]);
+                self.sim.partition(&a, &b);
             }
             self.step(load);
         }
@@ -145,9 +135,7 @@ impl Sim {
 
     /// Let in-flight requests finish without starting new ones.
     fn drain(&mut self, ms: u64) {
-        for _ in 0..ms {
-            self.step(0.0);
-        }
+        (0..ms).for_each(|_| self.step(0.0));
     }
 }
 
@@ -169,7 +157,7 @@ fn read_committed_and_totally_available_under_partitions() {
         sim.drain(1500);
         let h = &sim.history;
         assert!(
-            sim.dropped() > 0,
+            sim.sim.network().dropped > 0,
             "seed {seed}: the partitions dropped nothing"
         );
         assert_eq!(ok_fraction(h), 1.0, "seed {seed}");
@@ -214,7 +202,7 @@ fn a_partitioned_node_sees_writes_only_after_heal() {
         sim.step(0.0);
     }
     assert_eq!(sim.state(1).value(77), None);
-    assert!(sim.dropped() > 0);
+    assert!(sim.sim.network().dropped > 0);
     sim.sim.heal();
     for _ in 0..500 {
         sim.step(0.0);
