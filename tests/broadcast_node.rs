@@ -23,20 +23,17 @@ struct Cluster {
 
 impl Cluster {
     fn new(n: usize) -> Self {
-        let sim = Builder::new().nodes(n).hosts(factory::<Broadcast>());
-        let mut sim = sim.build().expect("every node answers init");
-        for a in 0..n {
-            for b in (0..n).filter(|&b| b != a) {
-                sim.hold(a, b);
-            }
+        let b = Builder::new().nodes(n).hosts(factory::<Broadcast>());
+        let mut sim = b.build().expect("every node answers init");
+        for (a, b) in (0..n).flat_map(|a| (0..n).map(move |b| (a, b))) {
+            sim.hold(a, b);
         }
         Cluster { sim }
     }
 
     /// Node-to-node messages printed and not yet delivered or dropped.
     fn flight(&mut self) -> Vec<Sent> {
-        let now = self.sim.now();
-        self.sim.run_until(|_| false, now);
+        self.sim.run_until(|_| false, self.sim.now());
         let sent = |(f, t, body)| Sent {
             src: format!("n{f}"),
             dest: format!("n{t}"),
@@ -65,18 +62,19 @@ impl Cluster {
     /// (a link's messages all match or none do).
     fn route(&mut self, keep: bool, pred: impl Fn(&Sent) -> bool) -> usize {
         let flight = self.flight();
-        let (nodes, mut n) = (self.sim.names().len(), 0);
-        for (a, b) in (0..nodes).flat_map(|a| (0..nodes).map(move |b| (a, b))) {
-            let link = |s: &&Sent| s.src == format!("n{a}") && s.dest == format!("n{b}");
-            let hit = flight.iter().filter(link).filter(|s| pred(s)).count();
-            if hit == 0 {
-                continue;
-            }
-            assert_eq!(hit, flight.iter().filter(link).count(), "n{a}→n{b} splits");
-            n += if keep {
-                self.sim.deliver_held(a, b)
-            } else {
-                self.sim.drop_held(a, b)
+        let mut n = 0;
+        for (a, b) in (0..flight.len()).map(|i| (flight[i].src.clone(), flight[i].dest.clone())) {
+            let link: Vec<&Sent> = flight
+                .iter()
+                .filter(|s| s.src == a && s.dest == b)
+                .collect();
+            let hit = link.iter().filter(|s| pred(s)).count();
+            assert!(hit == 0 || hit == link.len(), "{a}→{b} splits");
+            let (f, t) = (self.sim.node(&a).unwrap(), self.sim.node(&b).unwrap());
+            n += match (hit, keep) {
+                (0, _) => 0,
+                (_, true) => self.sim.deliver_held(f, t),
+                (_, false) => self.sim.drop_held(f, t),
             };
         }
         self.flight();

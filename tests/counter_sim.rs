@@ -1,36 +1,32 @@
-//! The g-counter node on the bench's simulator (`glomers::bench::sim`):
-//! three nodes, the bench's real services, latency, scripted partitions
-//! (one-way cuts over time windows), and synchronous clients. Checks that
-//! every final read is exact, that reads are fresh (absent partitions, they
-//! include every add acknowledged ≥ 1 s earlier), and the message budget.
+//! The g-counter node on the bench: whole runs of the counter workload
+//! under the engine in-process (our handler on the bench's network, the
+//! bench's real services, latency, random partitions, one worker per
+//! node), and a scripted run on the bench's simulator
+//! (`glomers::bench::sim`). Checks that every final read is exact, that
+//! reads are fresh (absent partitions, they include every add
+//! acknowledged ≥ 1 s earlier), and the message budget.
 
+use glomers::bench::engine;
+use glomers::bench::history::{OpType, Process};
 use glomers::bench::inprocess::factory;
-use glomers::bench::sim::{Builder, Client, Sim};
+use glomers::bench::opts::TestOpts;
+use glomers::bench::sim::Builder;
 use glomers::challenges::g_counter::GCounter;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::time::Duration;
+
+mod common;
 
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
-}
-
-/// A partition: during `[from, to)`, node `dest` ignores node `src` for
-/// each `(src, dest)` pair (checked as a message reaches the head of
-/// `dest`'s queue, as Maelstrom does).
-#[derive(Debug, Clone)]
-struct Cut {
-    from: Duration,
-    to: Duration,
-    pairs: Vec<(usize, usize)>,
 }
 
 /// One completed client operation.
 #[derive(Debug, Clone)]
 struct Done {
     node: String,
-    f: &'static str,
+    f: String,
     delta: i64,
     invoked: Duration,
     completed: Duration,
@@ -38,161 +34,81 @@ struct Done {
     final_read: bool,
 }
 
-/// The simulator, the cuts it applies as time passes, one client per node.
-struct Cluster {
-    sim: Sim,
-    cuts: Vec<Cut>,
-    clients: Vec<Client>,
+/// What a run produced: its operations, the windows in which a partition
+/// was in force, and the result map.
+struct Run {
+    done: Vec<Done>,
+    cuts: Vec<(Duration, Duration)>,
+    results: Value,
 }
 
-impl std::ops::Deref for Cluster {
-    type Target = Sim;
-    fn deref(&self) -> &Sim {
-        &self.sim
-    }
-}
-
-impl Cluster {
-    fn new(n: usize, latency: Duration, seed: u64) -> Cluster {
-        let b = Builder::new().nodes(n).latency(latency).seed(seed);
-        let mut sim = b.hosts(factory::<GCounter>()).build().expect("init");
-        let clients = (0..n).map(|_| sim.open_client()).collect();
-        let cuts = Vec::new();
-        Cluster { sim, cuts, clients }
-    }
-
-    /// Run until `done` holds or `until`, with the cuts active at each
-    /// moment (they change only at their bounds).
-    fn run(&mut self, until: Duration, done: impl Fn(&Sim) -> bool) {
-        loop {
-            let now = self.sim.now();
-            self.sim.heal();
-            for c in self.cuts.iter().filter(|c| c.from <= now && now < c.to) {
-                c.pairs
-                    .iter()
-                    .for_each(|&(s, d)| self.sim.partition_oneway(&[s], &[d]));
-            }
-            let bounds = self.cuts.iter().flat_map(|c| [c.from, c.to]);
-            let next = bounds
-                .filter(|&b| b > now)
-                .min()
-                .unwrap_or(until)
-                .min(until);
-            if self.sim.run_until(&done, next) || next >= until {
-                return;
-            }
-        }
-    }
-
-    fn run_until(&mut self, until: Duration) {
-        self.run(until, |_| false);
-    }
-
-    /// Client `w`'s request to node `node`, waiting (≤ 5 s) for the reply.
-    fn call(&mut self, w: usize, node: usize, body: Value) -> Option<Value> {
-        let id = self.sim.request_from(self.clients[w], node, body);
-        self.run(self.now() + secs(5.0), |s| s.has_reply(id));
-        self.sim.take_reply(id).map(|(_, b)| b)
+impl Run {
+    fn any_cut_between(&self, from: Duration, to: Duration) -> bool {
+        self.cuts.iter().any(|&(a, b)| a < to && from < b)
     }
 }
 
-fn any_cut_between(cuts: &[Cut], from: Duration, to: Duration) -> bool {
-    cuts.iter().any(|c| c.from < to && from < c.to)
-}
-
-/// Drive a Fly.io-like test: `nodes` nodes, one client per node, ops every
-/// U(0, 2/rate) s for `time_limit` s (a third adds with deltas 0–4), then
-/// heal, wait 10 s and do one final read per node.
-#[allow(clippy::too_many_arguments)]
-fn run(
-    pn: bool,
-    seed: u64,
-    nodes: usize,
-    rate: f64,
-    time_limit: f64,
-    latency_ms: u64,
-    cuts: Vec<Cut>,
-) -> (Cluster, Vec<Done>) {
-    let mut sim = Cluster::new(nodes, Duration::from_millis(latency_ms), seed);
-    sim.cuts = cuts;
-    let mut rng = StdRng::seed_from_u64(seed ^ 0xC0FFEE);
-    let mut done = Vec::new();
-    let mut op = |sim: &mut Cluster, w: usize, f, delta, final_read| {
-        let (node, invoked) = (format!("n{w}"), sim.now());
-        let body = match f {
-            "add" => json!({"type": "add", "delta": delta}),
-            _ => json!({"type": "read"}),
-        };
-        let reply = sim.call(w, w, body);
-        if let Some(r) = &reply {
-            assert_eq!(r["type"], format!("{f}_ok"), "{r}");
-        }
-        let value = reply.as_ref().and_then(|r| r["value"].as_i64());
-        let completed = reply.map_or(Duration::MAX, |_| sim.now());
-        done.push(Done {
-            node,
-            f,
-            delta,
-            invoked,
-            completed,
-            value,
-            final_read,
-        });
+/// A Fly.io-like test under the engine: `nodes` nodes, one worker per
+/// node, ops every U(0, 2/rate) s for `time_limit` s (half adds with
+/// deltas 0–4, or −5–4 for pn-counter), partitions every ~`nemesis` s if
+/// given, then heal, wait 10 s and one final read per node.
+fn run(pn: bool, seed: u64, time_limit: f64, latency: u64, nemesis: Option<f64>) -> Run {
+    let o = TestOpts {
+        workload: if pn { "pn-counter" } else { "g-counter" }.into(),
+        in_process: true,
+        rate: 100.0,
+        time_limit,
+        latency,
+        nemesis_partition: nemesis.is_some(),
+        nemesis_interval: nemesis.unwrap_or(0.0),
+        seed,
+        ..TestOpts::with_nodes(3)
     };
-    let mut t = 0.0;
-    loop {
-        t += rng.gen_range(0.0..2.0 / rate);
-        if t >= time_limit {
-            break;
-        }
-        sim.run_until(secs(t).max(sim.now()));
-        let w = rng.gen_range(0..nodes);
-        let (f, delta) = loop {
-            if rng.gen_bool(0.5) {
-                break ("read", 0);
+    let out = engine::run(&o, &common::quiet()).expect("a verdict");
+    let ns = |t: u64| Duration::from_nanos(t);
+    let (mut open, mut done, mut cuts) = (HashMap::new(), Vec::new(), Vec::new());
+    for op in &out.history.ops {
+        let Process::Client(p) = op.process else {
+            // Jepsen's two entries per nemesis op: the second says what
+            // was done.
+            let cut = op.value[1].as_object().is_some_and(|g| !g.is_empty());
+            if op.f == "start-partition" && cut {
+                cuts.push((ns(op.time), Duration::MAX));
+            } else if op.f == "stop-partition" && op.value == "network-healed" {
+                if let Some(c) = cuts.last_mut().filter(|c| c.1 == Duration::MAX) {
+                    c.1 = ns(op.time);
+                }
             }
-            let d: i64 = rng.gen_range(0..10) - 5;
-            if pn || d >= 0 {
-                break ("add", d);
-            }
+            continue;
         };
-        op(&mut sim, w, f, delta, false);
+        if op.kind == OpType::Invoke {
+            open.insert(p, op);
+            continue;
+        }
+        let Some(inv) = open.remove(&p) else { continue };
+        let ok = op.kind == OpType::Ok;
+        done.push(Done {
+            node: format!("n{}", p % 3),
+            f: op.f.clone(),
+            delta: inv.value.as_i64().unwrap_or(0),
+            invoked: ns(inv.time),
+            completed: if ok { ns(op.time) } else { Duration::MAX },
+            value: if ok { op.value.as_i64() } else { None },
+            final_read: op.final_phase,
+        });
     }
-    // Heal, wait for recovery, final reads.
-    let heal = sim.now();
-    for c in &mut sim.cuts {
-        c.to = c.to.min(heal);
+    Run {
+        done,
+        cuts,
+        results: out.results,
     }
-    sim.run_until(heal + secs(10.0));
-    for w in 0..nodes {
-        op(&mut sim, w, "read", 0, true);
-    }
-    assert!(sim.node_errors().is_empty());
-    (sim, done)
 }
 
-fn fly_partitions() -> Vec<Cut> {
-    let both = |a, b| vec![(a, b), (b, a)];
-    let mut isolate_n0 = both(0, 1);
-    isolate_n0.extend(both(0, 2));
-    vec![
-        Cut {
-            from: secs(2.0),
-            to: secs(7.5),
-            pairs: isolate_n0,
-        },
-        // An asymmetric ring, like :majorities-ring for three nodes.
-        Cut {
-            from: secs(10.0),
-            to: secs(16.0),
-            pairs: vec![(1, 0), (2, 1), (0, 2)],
-        },
-        Cut {
-            from: secs(18.0),
-            to: secs(100.0),
-            pairs: both(1, 2),
-        },
-    ]
+/// The first `n` runs (seeds from 0) in which the nemesis did cut the
+/// network: for three nodes some shapes it draws are empty grudges.
+fn partitioned_runs(pn: bool, n: usize) -> impl Iterator<Item = (u64, Run)> {
+    let runs = (0..).map(move |seed| (seed, run(pn, seed, 20.0, 0, Some(2.0))));
+    runs.filter(|(_, r)| !r.cuts.is_empty()).take(n)
 }
 
 /// Every add that completed by `t`.
@@ -205,8 +121,8 @@ fn acked_by(done: &[Done], t: Duration) -> i64 {
 
 #[test]
 fn counter_final_reads_are_exact_despite_partitions() {
-    for seed in 0..6 {
-        let (sim, done) = run(false, seed, 3, 100.0, 20.0, 0, fly_partitions());
+    for (seed, r) in partitioned_runs(false, 6) {
+        let done = &r.done;
         let total: i64 = done.iter().filter(|d| d.f == "add").map(|d| d.delta).sum();
         assert!(done
             .iter()
@@ -233,16 +149,11 @@ fn counter_final_reads_are_exact_despite_partitions() {
                 .sum();
             assert!(v <= invoked, "seed {seed}: read {v} > {invoked} ever added");
         }
-        let ops = done.len() as f64;
-        let per_op = sim.server_messages() as f64 / ops;
-        eprintln!(
-            "seed {seed}: {} server msgs / {ops} ops = {per_op:.3}",
-            sim.server_messages()
-        );
+        let per_op = &r.results["net"]["servers"]["msgs-per-op"];
+        eprintln!("seed {seed}: servers msgs-per-op {per_op}");
         assert!(
-            per_op <= 0.5,
-            "seed {seed}: {} msgs / {ops} ops = {per_op}",
-            sim.server_messages()
+            per_op.as_f64().is_some_and(|m| m <= 0.5),
+            "seed {seed}: {per_op}"
         );
     }
 }
@@ -250,15 +161,16 @@ fn counter_final_reads_are_exact_despite_partitions() {
 #[test]
 fn counter_reads_are_fresh_within_one_second_absent_partitions() {
     for (seed, latency) in [(1, 0), (2, 0), (3, 100)] {
-        let (sim, done) = run(false, seed, 3, 100.0, 10.0, latency, Vec::new());
-        assert!(!any_cut_between(&sim.cuts, Duration::ZERO, secs(1e6)));
+        let r = run(false, seed, 10.0, latency, None);
+        let done = &r.done;
+        assert!(!r.any_cut_between(Duration::ZERO, secs(1e6)));
         let mut checked = 0;
         for d in done.iter().filter(|d| d.f == "read") {
             let Some(cutoff) = d.invoked.checked_sub(secs(1.0)) else {
                 continue;
             };
             let v = d.value.expect("reads are answered");
-            let must = acked_by(&done, cutoff);
+            let must = acked_by(done, cutoff);
             assert!(
                 v >= must,
                 "seed {seed}: read at {:?} on {} = {v}, but {must} was acked by {cutoff:?}",
@@ -273,7 +185,11 @@ fn counter_reads_are_fresh_within_one_second_absent_partitions() {
 
 #[test]
 fn counter_reads_recover_freshness_after_partitions_heal() {
-    let (sim, done) = run(false, 7, 3, 100.0, 20.0, 0, fly_partitions());
+    // Partitions every ~10 s (Maelstrom's default), so reads well after
+    // a heal exist too.
+    let r = run(false, 7, 20.0, 0, Some(10.0));
+    assert!(!r.cuts.is_empty());
+    let done = &r.done;
     let mut checked = 0;
     let mut stale_during_cuts = 0;
     for d in done.iter().filter(|d| d.f == "read" && !d.final_read) {
@@ -281,11 +197,11 @@ fn counter_reads_recover_freshness_after_partitions_heal() {
             continue;
         };
         let v = d.value.expect("reads are answered");
-        let must = acked_by(&done, cutoff);
+        let must = acked_by(done, cutoff);
         // Partitions may delay pushes; a refresh through seq-kv (every 2 s)
         // repairs that, so 3 s after the last cut a read must be fresh.
         let around = (d.invoked.saturating_sub(secs(3.0)), d.invoked + secs(0.001));
-        if any_cut_between(&sim.cuts, around.0, around.1) {
+        if r.any_cut_between(around.0, around.1) {
             stale_during_cuts += (v < must) as usize;
             continue;
         }
@@ -303,26 +219,24 @@ fn counter_an_idle_node_refreshes_before_answering() {
     // hears n1's pushes. Its read must wait for a refresh through seq-kv,
     // and that refresh must defeat seq-kv's staleness.
     for seed in 0..10 {
-        let mut sim = Cluster::new(2, Duration::from_millis(50), seed);
-        sim.cuts.push(Cut {
-            from: Duration::ZERO,
-            to: secs(1e6),
-            pairs: vec![(1, 0)],
-        });
-        let r = sim.call(0, 0, json!({"type": "read"})).unwrap();
+        let b = Builder::new().nodes(2).latency(Duration::from_millis(50));
+        let b = b.seed(seed).hosts(factory::<GCounter>());
+        let mut sim = b.build().expect("init");
+        sim.partition_oneway(&[1], &[0]);
+        let r = sim.call(0, json!({"type": "read"})).unwrap();
         assert_eq!(r["value"], 0);
         // Several separate writes of n1's key, so seq-kv holds many states.
         for _ in 0..5 {
-            let r = sim.call(1, 1, json!({"type": "add", "delta": 3}));
+            let r = sim.call(1, json!({"type": "add", "delta": 3}));
             assert_eq!(r.unwrap()["type"], "add_ok");
-            sim.run_until(sim.now() + secs(2.5));
+            sim.run_for(secs(2.5));
         }
-        sim.run_until(sim.now() + secs(10.0));
+        sim.run_for(secs(10.0));
         let quiet_msgs = sim.server_messages();
-        sim.run_until(sim.now() + secs(10.0));
+        sim.run_for(secs(10.0));
         assert_eq!(sim.server_messages(), quiet_msgs, "idle nodes send nothing");
         let before = sim.now();
-        let r = sim.call(0, 0, json!({"type": "read"})).unwrap();
+        let r = sim.call(0, json!({"type": "read"})).unwrap();
         assert_eq!(r["value"], 15, "seed {seed}");
         // A write and a read through seq-kv: two round trips of 2×50 ms.
         assert!(sim.now() - before >= Duration::from_millis(200));
@@ -332,8 +246,8 @@ fn counter_an_idle_node_refreshes_before_answering() {
 
 #[test]
 fn counter_pn_final_reads_are_exact_with_negative_deltas() {
-    for seed in 0..3 {
-        let (_, done) = run(true, seed, 3, 100.0, 20.0, 0, fly_partitions());
+    for (seed, r) in partitioned_runs(true, 3) {
+        let done = r.done;
         let adds: Vec<i64> = done
             .iter()
             .filter(|d| d.f == "add")

@@ -18,15 +18,17 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+/// A client's request in flight: its `msg_id` and transaction.
+type Pending = Option<(u64, Value)>;
+
 /// A cluster on the simulator, with clients that start transactions at
 /// random, stepped 1 ms at a time.
 struct Sim {
     sim: sim::Sim,
     rng: StdRng,
     history: History,
-    /// Per client: its endpoint, its process, its request in flight
-    /// (`msg_id` and transaction).
-    clients: Vec<(Client, u64, Option<(u64, Value)>)>,
+    /// Per client: its endpoint, its process, its request in flight.
+    clients: Vec<(Client, u64, Pending)>,
     gen: TxnGen,
 }
 
