@@ -109,6 +109,30 @@ fn secs(d: Duration) -> String {
     format!("{:.3}s", d.as_secs_f64())
 }
 
+/// Check `KEY=JSON …` (or `KEY~=[…]`, as a set) against the last reply.
+fn expect(last: Option<&Value>, rest: &str) -> Result<(), String> {
+    let reply = last.ok_or("expect: no reply to check")?;
+    for pair in rest.split_whitespace() {
+        let (key, want) = pair.split_once('=').ok_or("expect KEY=JSON …")?;
+        let (key, as_set) = match key.strip_suffix('~') {
+            Some(k) => (k, true),
+            None => (key, false),
+        };
+        let want: Value =
+            serde_json::from_str(want).map_err(|e| format!("{pair}: bad JSON: {e}"))?;
+        let got = reply.get(key).cloned();
+        let same = if as_set {
+            sorted(got.as_ref()).is_some_and(|g| Some(g) == sorted(Some(&want)))
+        } else {
+            got.as_ref() == Some(&want)
+        };
+        if !same {
+            return Err(format!("expected {pair}, got reply {reply}"));
+        }
+    }
+    Ok(())
+}
+
 /// Run one command; its trace lines go to `out`.
 fn command(s: &mut Script, line: &str, out: &mut Vec<String>) -> Result<(), String> {
     let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
@@ -177,27 +201,7 @@ fn command(s: &mut Script, line: &str, out: &mut Vec<String>) -> Result<(), Stri
                 None => out.push(format!("{} {name}: timeout", secs(sim.now()))),
             }
         }
-        "expect" => {
-            let reply = s.last.as_ref().ok_or("expect: no reply to check")?;
-            for pair in rest.split_whitespace() {
-                let (key, want) = pair.split_once('=').ok_or("expect KEY=JSON …")?;
-                let (key, as_set) = match key.strip_suffix('~') {
-                    Some(k) => (k, true),
-                    None => (key, false),
-                };
-                let want: Value =
-                    serde_json::from_str(want).map_err(|e| format!("{pair}: bad JSON: {e}"))?;
-                let got = reply.get(key).cloned();
-                let same = if as_set {
-                    sorted(got.as_ref()).is_some_and(|g| Some(g) == sorted(Some(&want)))
-                } else {
-                    got.as_ref() == Some(&want)
-                };
-                if !same {
-                    return Err(format!("expected {pair}, got reply {reply}"));
-                }
-            }
-        }
+        "expect" => expect(s.last.as_ref(), rest)?,
         other => return Err(format!("unknown command {other:?}")),
     }
     Ok(())
