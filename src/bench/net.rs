@@ -395,8 +395,9 @@ impl Network {
         s
     }
 
-    /// Maelstrom's `net` checker over the journal (`maelstrom: src/maelstrom/net/checker.clj`); msgs-per-op
-    /// divides by `op_count` (client invocations) and is omitted when 0.
+    /// Maelstrom's `net` checker over the journal (`maelstrom:
+    /// src/maelstrom/net/checker.clj`); msgs-per-op divides by `op_count`
+    /// (client invocations) and is omitted when 0.
     pub fn stats(&self, op_count: usize) -> Value {
         let names: Vec<(bool, bool)> = self
             .messages
