@@ -1,13 +1,15 @@
 //! Scripted scenarios for the broadcast node: three hosts (hub `n0`, leaves
-//! `n1`, `n2`), every message in flight held by the test, which delivers or
-//! drops it by hand while advancing a virtual clock.
+//! `n1`, `n2`) on the bench's simulator with every node link held, so the
+//! test delivers or drops each message in flight by hand while advancing
+//! the virtual clock.
 
+use glomers::bench::inprocess::factory;
+use glomers::bench::sim::{Builder, Sim};
 use glomers::challenges::broadcast::{Broadcast, Config};
-use glomers::runtime::NodeHost;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// A message some node printed.
+/// A message some node printed, held in flight.
 #[derive(Debug, Clone)]
 struct Sent {
     src: String,
@@ -16,101 +18,66 @@ struct Sent {
 }
 
 struct Cluster {
-    hosts: Vec<NodeHost<Broadcast>>,
-    now: Duration,
-    /// Node-to-node messages printed and not yet delivered or dropped.
-    flight: Vec<Sent>,
-    /// Replies to clients.
-    replies: Vec<Sent>,
-}
-
-fn idx(id: &str) -> usize {
-    id.trim_start_matches('n').parse().expect("node id")
+    sim: Sim,
 }
 
 impl Cluster {
     fn new(n: usize) -> Self {
-        let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
-        let mut c = Cluster {
-            hosts: (0..n).map(|i| NodeHost::new(i as u64)).collect(),
-            now: Duration::ZERO,
-            flight: Vec::new(),
-            replies: Vec::new(),
+        let b = Builder::new().nodes(n).hosts(factory::<Broadcast>());
+        let mut sim = b.build().expect("every node answers init");
+        for (a, b) in (0..n).flat_map(|a| (0..n).map(move |b| (a, b))) {
+            sim.hold(a, b);
+        }
+        Cluster { sim }
+    }
+
+    /// Node-to-node messages printed and not yet delivered or dropped.
+    fn flight(&mut self) -> Vec<Sent> {
+        self.sim.run_until(|_| false, self.sim.now());
+        let sent = |(f, t, body)| Sent {
+            src: format!("n{f}"),
+            dest: format!("n{t}"),
+            body,
         };
-        for (i, id) in ids.iter().enumerate() {
-            c.client(i, json!({"type": "init", "node_id": id, "node_ids": ids}));
-        }
-        c.replies.clear();
-        c
+        self.sim.held().into_iter().map(sent).collect()
     }
 
-    fn collect(&mut self) {
-        for h in &mut self.hosts {
-            let out = std::mem::take(h.output());
-            for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                let v: Value = serde_json::from_slice(line).expect("valid JSON line");
-                let s = Sent {
-                    src: v["src"].as_str().unwrap_or_default().into(),
-                    dest: v["dest"].as_str().unwrap_or_default().into(),
-                    body: v["body"].clone(),
-                };
-                if s.dest.starts_with('c') {
-                    self.replies.push(s);
-                } else {
-                    self.flight.push(s);
-                }
-            }
-        }
-    }
-
-    /// A client request to node `i`.
-    fn client(&mut self, i: usize, mut body: Value) {
-        body["msg_id"] = json!(1);
-        let line = json!({"src": "c9", "dest": format!("n{i}"), "body": body});
-        self.hosts[i].handle_line(line.to_string().as_bytes(), self.now);
-        self.collect();
+    /// A client request to node `i`; its reply.
+    fn client(&mut self, i: usize, body: Value) -> Value {
+        self.sim.call(i, body).expect("a reply")
     }
 
     fn read(&mut self, i: usize) -> Vec<Value> {
-        self.client(i, json!({"type": "read"}));
-        let r = self.replies.pop().expect("a read_ok");
-        r.body["messages"].as_array().cloned().unwrap_or_default()
+        let r = self.client(i, json!({"type": "read"}));
+        r["messages"].as_array().cloned().unwrap_or_default()
     }
 
     /// Advance the clock to `t`, firing timers on the way (nothing in flight
     /// is delivered).
     fn advance(&mut self, t: Duration) {
-        loop {
-            let next = self
-                .hosts
-                .iter()
-                .filter_map(|h| h.next_deadline())
-                .filter(|&d| d <= t)
-                .min();
-            let Some(d) = next else { break };
-            self.now = self.now.max(d);
-            for h in &mut self.hosts {
-                h.tick(self.now);
-            }
-            self.collect();
-        }
-        self.now = t;
+        self.sim.run_until(|_| false, t);
     }
 
-    /// Deliver (`keep` true) or drop every message in flight that matches.
+    /// Deliver (`keep` true) or drop every message in flight that matches
+    /// (a link's messages all match or none do).
     fn route(&mut self, keep: bool, pred: impl Fn(&Sent) -> bool) -> usize {
-        let (hit, rest): (Vec<Sent>, Vec<Sent>) = std::mem::take(&mut self.flight)
-            .into_iter()
-            .partition(|s| pred(s));
-        self.flight = rest;
-        let n = hit.len();
-        if keep {
-            for s in hit {
-                let line = json!({"src": s.src, "dest": s.dest, "body": s.body});
-                self.hosts[idx(&s.dest)].handle_line(line.to_string().as_bytes(), self.now);
-            }
-            self.collect();
+        let flight = self.flight();
+        let mut n = 0;
+        for (a, b) in (0..flight.len()).map(|i| (flight[i].src.clone(), flight[i].dest.clone())) {
+            let link: Vec<&Sent> = flight
+                .iter()
+                .filter(|s| s.src == a && s.dest == b)
+                .collect();
+            let hit = link.iter().filter(|s| pred(s)).count();
+            assert!(hit == 0 || hit == link.len(), "{a}→{b} splits");
+            let (f, t) = (self.sim.node(&a).unwrap(), self.sim.node(&b).unwrap());
+            n += match (hit, keep) {
+                (0, _) => 0,
+                (_, true) => self.sim.deliver_held(f, t),
+                (_, false) => self.sim.drop_held(f, t),
+            };
         }
+        self.flight();
         n
     }
 
@@ -126,14 +93,15 @@ fn ms(x: u64) -> Duration {
 #[test]
 fn a_value_reaches_every_node_through_the_hub_in_one_round() {
     let mut c = Cluster::new(3);
-    c.client(1, json!({"type": "broadcast", "message": 7}));
-    assert_eq!(c.replies.pop().unwrap().body["type"], "broadcast_ok");
+    let r = c.client(1, json!({"type": "broadcast", "message": 7}));
+    assert_eq!(r["type"], "broadcast_ok");
     assert_eq!(c.read(1), vec![json!(7)]);
     // Short rounds: the leaf sends up at once (after its zero-delay slot).
     c.advance(ms(1));
-    assert_eq!(c.flight.len(), 1);
+    let flight = c.flight();
+    assert_eq!(flight.len(), 1);
     assert_eq!(
-        (c.flight[0].dest.as_str(), &c.flight[0].body["type"]),
+        (flight[0].dest.as_str(), &flight[0].body["type"]),
         ("n0", &json!("up"))
     );
     c.deliver_all();
@@ -141,13 +109,13 @@ fn a_value_reaches_every_node_through_the_hub_in_one_round() {
     assert!(c.read(2).is_empty());
     // The hub's tick sends n2 the value and n1 the acknowledgement.
     c.advance(ms(200));
-    let dests: Vec<&str> = c.flight.iter().map(|s| s.dest.as_str()).collect();
+    let dests: Vec<String> = c.flight().into_iter().map(|s| s.dest).collect();
     assert_eq!(dests, vec!["n1", "n2"]);
     c.deliver_all();
     assert_eq!(c.read(2), vec![json!(7)]);
     // Topology is acknowledged and ignored; a repeated value is stored once.
-    c.client(2, json!({"type": "topology", "topology": {"n0": ["n1"]}}));
-    assert_eq!(c.replies.pop().unwrap().body["type"], "topology_ok");
+    let r = c.client(2, json!({"type": "topology", "topology": {"n0": ["n1"]}}));
+    assert_eq!(r["type"], "topology_ok");
     c.client(2, json!({"type": "broadcast", "message": 7}));
     assert_eq!(c.read(2), vec![json!(7)]);
 }
@@ -161,12 +129,12 @@ fn a_lost_uplink_is_resent_until_the_hub_has_it() {
     // Nothing arrives at the hub, so nothing is acknowledged; the leaf keeps
     // checking and resends once its timeout (max(3T, 1 s)) has passed.
     c.advance(ms(900));
-    assert!(c.flight.is_empty(), "{:?}", c.flight);
+    assert!(c.flight().is_empty(), "{:?}", c.flight());
     c.advance(ms(1300));
-    assert_eq!(
-        c.route(true, |s| s.dest == "n0" && s.body["vals"] == json!([1])),
-        1
-    );
+    let flight = c.flight();
+    let resent = |s: &Sent| s.dest == "n0" && s.body["vals"] == json!([1]);
+    assert_eq!(flight.iter().filter(|s| resent(s)).count(), 1, "{flight:?}");
+    assert_eq!(c.route(true, resent), 1);
     assert_eq!(c.read(0), vec![json!(1)]);
 }
 
@@ -219,11 +187,11 @@ fn a_gap_seen_in_a_later_round_is_repaired() {
     // n2 got 2 but not 1: readable, and a gap it reports.
     assert_eq!(c.read(2), vec![json!(2)]);
     c.advance(ms(401));
-    let missing = c
-        .flight
+    let flight = c.flight();
+    let missing = flight
         .iter()
         .any(|s| s.src == "n2" && s.body["missing"] == json!(true));
-    assert!(missing, "{:?}", c.flight);
+    assert!(missing, "{flight:?}");
     c.deliver_all();
     c.advance(ms(600));
     c.deliver_all();
@@ -294,18 +262,16 @@ fn odd_internal_messages_are_survived() {
         ),
     ];
     for (to, from, body) in odd {
-        let line = json!({"src": from, "dest": format!("n{to}"), "body": body});
-        c.hosts[to].handle_line(line.to_string().as_bytes(), c.now);
+        assert!(c.sim.send_as(from, to, &body));
     }
-    c.collect();
+    assert_eq!(c.deliver_all(), 5);
     c.advance(ms(5000));
     // Only the hub's own round may carry values; the rest was ignored.
     assert!(!c.read(2).contains(&json!(7)));
     assert!(!c.read(1).contains(&json!(6)));
-    c.client(1, json!({"type": "gossip"}));
-    let r = c.replies.pop().unwrap();
+    let r = c.client(1, json!({"type": "gossip"}));
     assert_eq!(
-        (r.body["type"].as_str(), r.body["code"].as_u64()),
+        (r["type"].as_str(), r["code"].as_u64()),
         (Some("error"), Some(10))
     );
     // The cluster still works.

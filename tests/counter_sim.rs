@@ -1,47 +1,32 @@
-//! The g-counter node in a small deterministic simulation: three
-//! `NodeHost<GCounter>`s, the bench's real services, a network with latency
-//! and scripted partitions, and synchronous clients. Checks that every final
-//! read is exact, that reads are fresh (absent partitions, they include
-//! every add acknowledged ≥ 1 s earlier), and the message budget.
+//! The g-counter node on the bench: whole runs of the counter workload
+//! under the engine in-process (our handler on the bench's network, the
+//! bench's real services, latency, random partitions, one worker per
+//! node), and a scripted run on the bench's simulator
+//! (`glomers::bench::sim`). Checks that every final read is exact, that
+//! reads are fresh (absent partitions, they include every add
+//! acknowledged ≥ 1 s earlier), and the message budget.
 
-use glomers::bench::services::{default_services, Service};
+use glomers::bench::engine;
+use glomers::bench::history::{OpType, Process};
+use glomers::bench::inprocess::factory;
+use glomers::bench::opts::TestOpts;
+use glomers::bench::sim::Builder;
 use glomers::challenges::g_counter::GCounter;
-use glomers::runtime::NodeHost;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
+
+mod common;
 
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
-}
-
-/// A message in flight.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct InFlight {
-    at: Duration,
-    seq: u64,
-    src: String,
-    dest: String,
-    body: String,
-}
-
-/// A partition: during `[from, to)`, messages from `src` to `dest` are
-/// dropped (checked at delivery, as Maelstrom does).
-#[derive(Debug, Clone)]
-struct Cut {
-    from: Duration,
-    to: Duration,
-    pairs: Vec<(String, String)>,
 }
 
 /// One completed client operation.
 #[derive(Debug, Clone)]
 struct Done {
     node: String,
-    f: &'static str,
+    f: String,
     delta: i64,
     invoked: Duration,
     completed: Duration,
@@ -49,297 +34,81 @@ struct Done {
     final_read: bool,
 }
 
-struct Sim {
-    now: Duration,
-    seq: u64,
-    latency: Duration,
-    rng: StdRng,
-    nodes: BTreeMap<String, NodeHost<GCounter>>,
-    services: HashMap<String, Box<dyn Service>>,
-    queue: BinaryHeap<Reverse<InFlight>>,
-    cuts: Vec<Cut>,
-    /// Messages between nodes and services or nodes and nodes, sent.
-    server_msgs: usize,
-    /// Replies delivered to clients: (client, in_reply_to) → body.
-    client_inbox: HashMap<(String, u64), Value>,
+/// What a run produced: its operations, the windows in which a partition
+/// was in force, and the result map.
+struct Run {
+    done: Vec<Done>,
+    cuts: Vec<(Duration, Duration)>,
+    results: Value,
 }
 
-impl Sim {
-    fn new(n: usize, latency: Duration, seed: u64) -> Sim {
-        let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
-        let mut sim = Sim {
-            now: Duration::ZERO,
-            seq: 0,
-            latency,
-            rng: StdRng::seed_from_u64(seed),
-            nodes: BTreeMap::new(),
-            services: default_services()
-                .into_iter()
-                .map(|(id, s)| (id.to_string(), s))
-                .collect(),
-            queue: BinaryHeap::new(),
-            cuts: Vec::new(),
-            server_msgs: 0,
-            client_inbox: HashMap::new(),
-        };
-        for (i, id) in ids.iter().enumerate() {
-            let mut host = NodeHost::<GCounter>::new(seed * 100 + i as u64);
-            let init = json!({"src": "c0", "dest": id, "body": {
-                "type": "init", "msg_id": 1, "node_id": id, "node_ids": ids}});
-            host.handle_line(init.to_string().as_bytes(), Duration::ZERO);
-            sim.nodes.insert(id.clone(), host);
-        }
-        sim.drain();
-        sim
-    }
-
-    fn partitioned(&self, src: &str, dest: &str, at: Duration) -> bool {
-        self.cuts.iter().any(|c| {
-            c.from <= at && at < c.to && c.pairs.iter().any(|(s, d)| s == src && d == dest)
-        })
-    }
-
+impl Run {
     fn any_cut_between(&self, from: Duration, to: Duration) -> bool {
-        self.cuts.iter().any(|c| c.from < to && from < c.to)
+        self.cuts.iter().any(|&(a, b)| a < to && from < b)
     }
+}
 
-    fn send(&mut self, src: &str, dest: &str, body: String) {
-        let client = src.starts_with('c') || dest.starts_with('c');
-        if !client {
-            self.server_msgs += 1;
-        }
-        let delay = if client { Duration::ZERO } else { self.latency };
-        self.seq += 1;
-        self.queue.push(Reverse(InFlight {
-            at: self.now + delay,
-            seq: self.seq,
-            src: src.into(),
-            dest: dest.into(),
-            body,
-        }));
-    }
-
-    /// Move every node's output onto the network.
-    fn drain(&mut self) {
-        let mut lines = Vec::new();
-        for host in self.nodes.values_mut() {
-            let out = std::mem::take(host.output());
-            host.logs().clear();
-            lines.extend(
-                out.split(|b| *b == b'\n')
-                    .filter(|l| !l.is_empty())
-                    .map(|l| serde_json::from_slice::<Value>(l).expect("nodes print JSON lines")),
-            );
-        }
-        for msg in lines {
-            let src = msg["src"].as_str().expect("src").to_string();
-            let dest = msg["dest"].as_str().expect("dest").to_string();
-            self.send(&src, &dest, msg["body"].to_string());
-        }
-    }
-
-    fn deliver(&mut self, m: InFlight) {
-        if let Some(svc) = self.services.get_mut(&m.dest) {
-            let body: Value = serde_json::from_str(&m.body).expect("json body");
-            if let Some(mut reply) = svc.handle(&m.src, &body, &mut self.rng) {
-                reply["in_reply_to"] = body.get("msg_id").cloned().unwrap_or(Value::Null);
-                let dest = m.dest.clone();
-                self.send(&dest, &m.src, reply.to_string());
-            }
-        } else if self.nodes.contains_key(&m.dest) {
-            if self.partitioned(&m.src, &m.dest, m.at) {
-                return;
-            }
-            let Some(host) = self.nodes.get_mut(&m.dest) else {
-                return;
-            };
-            let line = format!(
-                r#"{{"src":{},"dest":{},"body":{}}}"#,
-                json!(m.src),
-                json!(m.dest),
-                m.body
-            );
-            host.handle_line(line.as_bytes(), self.now);
-            self.drain();
-        } else if m.dest.starts_with('c') {
-            let body: Value = serde_json::from_str(&m.body).expect("json body");
-            if let Some(id) = body["in_reply_to"].as_u64() {
-                self.client_inbox.insert((m.dest.clone(), id), body);
-            }
-        }
-    }
-
-    /// Run the network and the nodes' timers until `until`.
-    fn run_until(&mut self, until: Duration) {
-        loop {
-            let next_msg = self.queue.peek().map(|Reverse(m)| m.at);
-            let next_timer = self.nodes.values().filter_map(|h| h.next_deadline()).min();
-            let next = match (next_msg, next_timer) {
-                (Some(a), Some(b)) => a.min(b),
-                (a, b) => match a.or(b) {
-                    Some(t) => t,
-                    None => break,
-                },
-            };
-            if next > until {
-                break;
-            }
-            self.now = self.now.max(next);
-            if next_msg == Some(next) {
-                let Some(Reverse(m)) = self.queue.pop() else {
-                    break;
-                };
-                self.deliver(m);
-            } else {
-                let now = self.now;
-                for host in self.nodes.values_mut() {
-                    if host.next_deadline().is_some_and(|d| d <= now) {
-                        host.tick(now);
-                    }
+/// A Fly.io-like test under the engine: `nodes` nodes, one worker per
+/// node, ops every U(0, 2/rate) s for `time_limit` s (half adds with
+/// deltas 0–4, or −5–4 for pn-counter), partitions every ~`nemesis` s if
+/// given, then heal, wait 10 s and one final read per node.
+fn run(pn: bool, seed: u64, time_limit: f64, latency: u64, nemesis: Option<f64>) -> Run {
+    let o = TestOpts {
+        workload: if pn { "pn-counter" } else { "g-counter" }.into(),
+        in_process: true,
+        rate: 100.0,
+        time_limit,
+        latency,
+        nemesis_partition: nemesis.is_some(),
+        nemesis_interval: nemesis.unwrap_or(0.0),
+        seed,
+        ..TestOpts::with_nodes(3)
+    };
+    let out = engine::run(&o, &common::quiet()).expect("a verdict");
+    let ns = |t: u64| Duration::from_nanos(t);
+    let (mut open, mut done, mut cuts) = (HashMap::new(), Vec::new(), Vec::new());
+    for op in &out.history.ops {
+        let Process::Client(p) = op.process else {
+            // Jepsen's two entries per nemesis op: the second says what
+            // was done.
+            let cut = op.value[1].as_object().is_some_and(|g| !g.is_empty());
+            if op.f == "start-partition" && cut {
+                cuts.push((ns(op.time), Duration::MAX));
+            } else if op.f == "stop-partition" && op.value == "network-healed" {
+                if let Some(c) = cuts.last_mut().filter(|c| c.1 == Duration::MAX) {
+                    c.1 = ns(op.time);
                 }
-                self.drain();
             }
-        }
-        self.now = self.now.max(until);
-    }
-
-    /// A synchronous client call: send, then run until the reply (or 5 s).
-    fn call(&mut self, client: &str, msg_id: u64, node: &str, body: Value) -> Option<Value> {
-        let mut body = body;
-        body["msg_id"] = json!(msg_id);
-        let line = json!({"src": client, "dest": node, "body": body});
-        let now = self.now;
-        let host = self.nodes.get_mut(node).expect("node");
-        host.handle_line(line.to_string().as_bytes(), now);
-        self.drain();
-        let key = (client.to_string(), msg_id);
-        let deadline = self.now + secs(5.0);
-        while self.now < deadline {
-            // Deliver what is due now (clients have zero latency).
-            self.run_until(self.now);
-            if let Some(reply) = self.client_inbox.remove(&key) {
-                return Some(reply);
-            }
-            let next = self.now + Duration::from_millis(1);
-            self.run_until(next);
-            if let Some(reply) = self.client_inbox.remove(&key) {
-                return Some(reply);
-            }
-        }
-        None
-    }
-}
-
-/// Drive a Fly.io-like test: `nodes` nodes, one client per node, ops every
-/// U(0, 2/rate) s for `time_limit` s (a third adds with deltas 0–4), then
-/// heal, wait 10 s and do one final read per node.
-#[allow(clippy::too_many_arguments)]
-fn run(
-    pn: bool,
-    seed: u64,
-    nodes: usize,
-    rate: f64,
-    time_limit: f64,
-    latency_ms: u64,
-    cuts: Vec<Cut>,
-) -> (Sim, Vec<Done>) {
-    let mut sim = Sim::new(nodes, Duration::from_millis(latency_ms), seed);
-    sim.cuts = cuts;
-    let mut rng = StdRng::seed_from_u64(seed ^ 0xC0FFEE);
-    let mut msg_ids = vec![0u64; nodes];
-    let mut done = Vec::new();
-    let mut t = 0.0;
-    loop {
-        t += rng.gen_range(0.0..2.0 / rate);
-        if t >= time_limit {
-            break;
-        }
-        sim.run_until(secs(t).max(sim.now));
-        let w = rng.gen_range(0..nodes);
-        let node = format!("n{w}");
-        let client = format!("c{}", w + 1);
-        msg_ids[w] += 1;
-        let (f, delta, body) = loop {
-            if rng.gen_bool(0.5) {
-                break ("read", 0, json!({"type": "read"}));
-            }
-            let d: i64 = rng.gen_range(0..10) - 5;
-            if pn || d >= 0 {
-                break ("add", d, json!({"type": "add", "delta": d}));
-            }
+            continue;
         };
-        let invoked = sim.now;
-        let reply = sim.call(&client, msg_ids[w], &node, body);
-        let value = reply.as_ref().and_then(|r| r["value"].as_i64());
-        if let Some(r) = &reply {
-            let want = if f == "add" { "add_ok" } else { "read_ok" };
-            assert_eq!(r["type"], want, "{r}");
+        if op.kind == OpType::Invoke {
+            open.insert(p, op);
+            continue;
         }
+        let Some(inv) = open.remove(&p) else { continue };
+        let ok = op.kind == OpType::Ok;
         done.push(Done {
-            node,
-            f,
-            delta,
-            invoked,
-            completed: if reply.is_some() {
-                sim.now
-            } else {
-                Duration::MAX
-            },
-            value,
-            final_read: false,
+            node: format!("n{}", p % 3),
+            f: op.f.clone(),
+            delta: inv.value.as_i64().unwrap_or(0),
+            invoked: ns(inv.time),
+            completed: if ok { ns(op.time) } else { Duration::MAX },
+            value: if ok { op.value.as_i64() } else { None },
+            final_read: op.final_phase,
         });
     }
-    // Heal, wait for recovery, final reads.
-    let heal = sim.now;
-    for c in &mut sim.cuts {
-        c.to = c.to.min(heal);
+    Run {
+        done,
+        cuts,
+        results: out.results,
     }
-    sim.run_until(heal + secs(10.0));
-    for (w, msg_id) in msg_ids.iter_mut().enumerate() {
-        let node = format!("n{w}");
-        let client = format!("c{}", w + 1);
-        *msg_id += 1;
-        let invoked = sim.now;
-        let reply = sim.call(&client, *msg_id, &node, json!({"type": "read"}));
-        done.push(Done {
-            node,
-            f: "read",
-            delta: 0,
-            invoked,
-            completed: sim.now,
-            value: reply.as_ref().and_then(|r| r["value"].as_i64()),
-            final_read: true,
-        });
-    }
-    (sim, done)
 }
 
-fn fly_partitions() -> Vec<Cut> {
-    let both = |a: &str, b: &str| vec![(a.into(), b.into()), (b.into(), a.into())];
-    let mut isolate_n0 = both("n0", "n1");
-    isolate_n0.extend(both("n0", "n2"));
-    vec![
-        Cut {
-            from: secs(2.0),
-            to: secs(7.5),
-            pairs: isolate_n0,
-        },
-        // An asymmetric ring, like :majorities-ring for three nodes.
-        Cut {
-            from: secs(10.0),
-            to: secs(16.0),
-            pairs: vec![
-                ("n1".into(), "n0".into()),
-                ("n2".into(), "n1".into()),
-                ("n0".into(), "n2".into()),
-            ],
-        },
-        Cut {
-            from: secs(18.0),
-            to: secs(100.0),
-            pairs: both("n1", "n2"),
-        },
-    ]
+/// The first `n` runs (seeds from 0) in which the nemesis did cut the
+/// network: for three nodes some shapes it draws are empty grudges.
+fn partitioned_runs(pn: bool, n: usize) -> impl Iterator<Item = (u64, Run)> {
+    let runs = (0..).map(move |seed| (seed, run(pn, seed, 20.0, 0, Some(2.0))));
+    runs.filter(|(_, r)| !r.cuts.is_empty()).take(n)
 }
 
 /// Every add that completed by `t`.
@@ -352,8 +121,8 @@ fn acked_by(done: &[Done], t: Duration) -> i64 {
 
 #[test]
 fn counter_final_reads_are_exact_despite_partitions() {
-    for seed in 0..6 {
-        let (sim, done) = run(false, seed, 3, 100.0, 20.0, 0, fly_partitions());
+    for (seed, r) in partitioned_runs(false, 6) {
+        let done = &r.done;
         let total: i64 = done.iter().filter(|d| d.f == "add").map(|d| d.delta).sum();
         assert!(done
             .iter()
@@ -380,16 +149,11 @@ fn counter_final_reads_are_exact_despite_partitions() {
                 .sum();
             assert!(v <= invoked, "seed {seed}: read {v} > {invoked} ever added");
         }
-        let ops = done.len() as f64;
-        let per_op = sim.server_msgs as f64 / ops;
-        eprintln!(
-            "seed {seed}: {} server msgs / {ops} ops = {per_op:.3}",
-            sim.server_msgs
-        );
+        let per_op = &r.results["net"]["servers"]["msgs-per-op"];
+        eprintln!("seed {seed}: servers msgs-per-op {per_op}");
         assert!(
-            per_op <= 0.5,
-            "seed {seed}: {} msgs / {ops} ops = {per_op}",
-            sim.server_msgs
+            per_op.as_f64().is_some_and(|m| m <= 0.5),
+            "seed {seed}: {per_op}"
         );
     }
 }
@@ -397,15 +161,16 @@ fn counter_final_reads_are_exact_despite_partitions() {
 #[test]
 fn counter_reads_are_fresh_within_one_second_absent_partitions() {
     for (seed, latency) in [(1, 0), (2, 0), (3, 100)] {
-        let (sim, done) = run(false, seed, 3, 100.0, 10.0, latency, Vec::new());
-        assert!(!sim.any_cut_between(Duration::ZERO, secs(1e6)));
+        let r = run(false, seed, 10.0, latency, None);
+        let done = &r.done;
+        assert!(!r.any_cut_between(Duration::ZERO, secs(1e6)));
         let mut checked = 0;
         for d in done.iter().filter(|d| d.f == "read") {
             let Some(cutoff) = d.invoked.checked_sub(secs(1.0)) else {
                 continue;
             };
             let v = d.value.expect("reads are answered");
-            let must = acked_by(&done, cutoff);
+            let must = acked_by(done, cutoff);
             assert!(
                 v >= must,
                 "seed {seed}: read at {:?} on {} = {v}, but {must} was acked by {cutoff:?}",
@@ -420,7 +185,11 @@ fn counter_reads_are_fresh_within_one_second_absent_partitions() {
 
 #[test]
 fn counter_reads_recover_freshness_after_partitions_heal() {
-    let (sim, done) = run(false, 7, 3, 100.0, 20.0, 0, fly_partitions());
+    // Partitions every ~10 s (Maelstrom's default), so reads well after
+    // a heal exist too.
+    let r = run(false, 7, 20.0, 0, Some(10.0));
+    assert!(!r.cuts.is_empty());
+    let done = &r.done;
     let mut checked = 0;
     let mut stale_during_cuts = 0;
     for d in done.iter().filter(|d| d.f == "read" && !d.final_read) {
@@ -428,10 +197,11 @@ fn counter_reads_recover_freshness_after_partitions_heal() {
             continue;
         };
         let v = d.value.expect("reads are answered");
-        let must = acked_by(&done, cutoff);
+        let must = acked_by(done, cutoff);
         // Partitions may delay pushes; a refresh through seq-kv (every 2 s)
         // repairs that, so 3 s after the last cut a read must be fresh.
-        if sim.any_cut_between(d.invoked.saturating_sub(secs(3.0)), d.invoked + secs(0.001)) {
+        let around = (d.invoked.saturating_sub(secs(3.0)), d.invoked + secs(0.001));
+        if r.any_cut_between(around.0, around.1) {
             stale_during_cuts += (v < must) as usize;
             continue;
         }
@@ -449,37 +219,35 @@ fn counter_an_idle_node_refreshes_before_answering() {
     // hears n1's pushes. Its read must wait for a refresh through seq-kv,
     // and that refresh must defeat seq-kv's staleness.
     for seed in 0..10 {
-        let mut sim = Sim::new(2, Duration::from_millis(50), seed);
-        sim.cuts.push(Cut {
-            from: Duration::ZERO,
-            to: secs(1e6),
-            pairs: vec![("n1".into(), "n0".into())],
-        });
-        let r = sim.call("c1", 1, "n0", json!({"type": "read"})).unwrap();
+        let b = Builder::new().nodes(2).latency(Duration::from_millis(50));
+        let b = b.seed(seed).hosts(factory::<GCounter>());
+        let mut sim = b.build().expect("init");
+        sim.partition_oneway(&[1], &[0]);
+        let r = sim.call(0, json!({"type": "read"})).unwrap();
         assert_eq!(r["value"], 0);
         // Several separate writes of n1's key, so seq-kv holds many states.
-        for i in 0..5 {
-            let r = sim.call("c2", i + 1, "n1", json!({"type": "add", "delta": 3}));
+        for _ in 0..5 {
+            let r = sim.call(1, json!({"type": "add", "delta": 3}));
             assert_eq!(r.unwrap()["type"], "add_ok");
-            sim.run_until(sim.now + secs(2.5));
+            sim.run_for(secs(2.5));
         }
-        sim.run_until(sim.now + secs(10.0));
-        let quiet_msgs = sim.server_msgs;
-        sim.run_until(sim.now + secs(10.0));
-        assert_eq!(sim.server_msgs, quiet_msgs, "idle nodes send nothing");
-        let before = sim.now;
-        let r = sim.call("c1", 2, "n0", json!({"type": "read"})).unwrap();
+        sim.run_for(secs(10.0));
+        let quiet_msgs = sim.server_messages();
+        sim.run_for(secs(10.0));
+        assert_eq!(sim.server_messages(), quiet_msgs, "idle nodes send nothing");
+        let before = sim.now();
+        let r = sim.call(0, json!({"type": "read"})).unwrap();
         assert_eq!(r["value"], 15, "seed {seed}");
         // A write and a read through seq-kv: two round trips of 2×50 ms.
-        assert!(sim.now - before >= Duration::from_millis(200));
-        assert_eq!(sim.server_msgs, quiet_msgs + 4);
+        assert!(sim.now() - before >= Duration::from_millis(200));
+        assert_eq!(sim.server_messages(), quiet_msgs + 4);
     }
 }
 
 #[test]
 fn counter_pn_final_reads_are_exact_with_negative_deltas() {
-    for seed in 0..3 {
-        let (_, done) = run(true, seed, 3, 100.0, 20.0, 0, fly_partitions());
+    for (seed, r) in partitioned_runs(true, 3) {
+        let done = r.done;
         let adds: Vec<i64> = done
             .iter()
             .filter(|d| d.f == "add")

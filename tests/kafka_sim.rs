@@ -1,30 +1,20 @@
-//! Whole-system tests of the kafka node against the kafka workload, on a
-//! small deterministic simulator: virtual time in 1 ms steps, node↔node
-//! latency drawn per message, full partitions between halves of the cluster,
-//! the workload's own generator, clients, final phase and checker.
-//!
-//! This is not the bench engine (which lives in `src/bench`); it is the
-//! least machinery that exercises the node the way Maelstrom does, so the
-//! solver can be tested before and independently of the engine. A broken
-//! node is run too, to show the harness and checker do catch faults.
+//! Whole-system tests of the kafka node against the kafka workload, run by
+//! the bench engine in-process: node↔node latency drawn per message,
+//! random partitions, the workload's own generator, clients, final phase
+//! and checker (`tests/kafka_engine.rs` runs the Fly.io settings).
+//! A broken node runs too, through `inprocess::with_hosts`, to show that
+//! the engine and the checker do catch faults.
 
-use glomers::bench::history::{History, Op, OpType, Process};
-use glomers::bench::opts::TestOpts;
-use glomers::bench::workload::{
-    ClientStep, FinalStep, GenCtx, Invocation, RpcFailure, Workload, WorkloadClient,
-};
-use glomers::bench::workloads::kafka as workload;
+use glomers::bench::engine;
+use glomers::bench::history::{History, Op, OpType};
+use glomers::bench::inprocess::{factory, with_hosts};
+use glomers::bench::opts::{LatencyDist, TestOpts};
 use glomers::challenges::kafka::Kafka;
-use glomers::runtime::{Ctx, Error, Init, Node, NodeHost, Request};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use serde_json::{json, Value};
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
-use std::time::Duration;
+use glomers::runtime::{Ctx, Error, Init, Node, Request};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
 
-const MS: Duration = Duration::from_millis(1);
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+mod common;
 
 /// Settings of one simulated run.
 #[derive(Clone, Copy)]
@@ -57,345 +47,45 @@ impl Outcome {
         self.history
             .ops
             .iter()
-            .filter(|o| matches!(o.kind, OpType::Fail | OpType::Info) && o.f != "crash")
+            .filter(|o| o.is_client() && matches!(o.kind, OpType::Fail | OpType::Info))
+            .filter(|o| o.f != "crash")
             .collect()
     }
 }
 
-struct Worker {
-    client_id: String,
-    process: u64,
-    client: Box<dyn WorkloadClient>,
-    /// The operation in flight: invocation, outstanding msg_id, deadline.
-    op: Option<(Invocation, u64, Duration)>,
-    next_msg_id: u64,
-    sleep_until: Duration,
-    final_done: bool,
-}
-
-struct Sim<N: Node> {
-    setup: Setup,
-    opts: TestOpts,
-    now: Duration,
-    hosts: Vec<NodeHost<N>>,
-    ids: Vec<String>,
-    queue: BinaryHeap<Reverse<(Duration, u64, usize, String)>>,
-    seq: u64,
-    partition: Option<Vec<bool>>,
-    rng: StdRng,
-    workload: workload::Kafka,
-    workers: Vec<Worker>,
-    next_client: u64,
-    history: History,
-    server_msgs: u64,
-    invocations: u64,
-}
-
-impl<N: Node> Sim<N> {
-    fn new(setup: Setup) -> Self {
-        let ids: Vec<String> = (0..setup.nodes).map(|i| format!("n{i}")).collect();
-        let opts = TestOpts {
-            workload: "kafka".into(),
-            concurrency: setup.concurrency,
-            time_limit: setup.seconds as f64,
-            rate: setup.rate,
-            seed: setup.seed,
-            ..TestOpts::with_nodes(setup.nodes)
-        };
-        let mut sim = Sim {
-            setup,
-            workload: workload::Kafka::new(&opts),
-            opts,
-            now: Duration::ZERO,
-            hosts: (0..setup.nodes)
-                .map(|i| NodeHost::new(setup.seed * 100 + i as u64))
-                .collect(),
-            ids,
-            queue: BinaryHeap::new(),
-            seq: 0,
-            partition: None,
-            rng: StdRng::seed_from_u64(setup.seed),
-            workers: Vec::new(),
-            next_client: 0,
-            history: History::new(),
-            server_msgs: 0,
-            invocations: 0,
-        };
-        let node_ids = json!(sim.ids);
-        for i in 0..setup.nodes {
-            let init = json!({"src": "c-init", "dest": sim.ids[i], "body":
-                {"type": "init", "msg_id": 1, "node_id": sim.ids[i], "node_ids": node_ids}});
-            sim.hosts[i].handle_line(init.to_string().as_bytes(), Duration::ZERO);
-            sim.hosts[i].output().clear();
-        }
-        for w in 0..setup.concurrency {
-            let client_id = sim.fresh_client_id();
-            let client = sim
-                .workload
-                .new_client(&gen_ctx(&sim.opts, w, 0, "n0", sim.now));
-            sim.workers.push(Worker {
-                client_id,
-                process: w as u64,
-                client,
-                op: None,
-                next_msg_id: 1,
-                sleep_until: Duration::ZERO,
-                final_done: false,
-            });
-        }
-        sim
+/// Run `setup` with hosts of type `N` on every node.
+fn run<N: Node + 'static>(setup: Setup) -> Outcome {
+    let o = TestOpts {
+        workload: "kafka".into(),
+        in_process: true,
+        concurrency: setup.concurrency,
+        time_limit: setup.seconds as f64,
+        rate: setup.rate,
+        latency: setup.latency_ms,
+        latency_dist: LatencyDist::Uniform,
+        nemesis_partition: setup.partitions,
+        nemesis_interval: 0.5,
+        recovery_wait: 2.0,
+        seed: setup.seed,
+        ..TestOpts::with_nodes(setup.nodes)
+    };
+    let out = with_hosts(factory::<N>(), || engine::run(&o, &common::quiet()));
+    let out = out.expect("a verdict");
+    let servers = &out.results["net"]["servers"];
+    if setup.partitions {
+        assert!(
+            servers["send-count"].as_u64() > servers["recv-count"].as_u64(),
+            "nothing dropped: {servers}"
+        );
     }
-
-    fn fresh_client_id(&mut self) -> String {
-        self.next_client += 1;
-        format!("c{}", self.next_client)
+    let invocations = out.history.ops.iter();
+    let invocations = invocations.filter(|o| o.is_client() && o.kind == OpType::Invoke);
+    Outcome {
+        result: out.results["workload"].clone(),
+        server_msgs: servers["msg-count"].as_u64().unwrap_or(u64::MAX),
+        invocations: invocations.count() as u64,
+        history: out.history,
     }
-
-    fn node_of(&self, worker: usize) -> usize {
-        worker % self.setup.nodes
-    }
-
-    fn record(
-        &mut self,
-        process: u64,
-        kind: OpType,
-        inv: &Invocation,
-        value: Value,
-        error: Option<Value>,
-    ) {
-        self.history.push(Op {
-            index: 0,
-            time: self.now.as_nanos() as u64,
-            process: Process::Client(process),
-            kind,
-            f: inv.f.clone(),
-            value,
-            error,
-            final_phase: inv.final_phase,
-        });
-    }
-
-    fn invoke(&mut self, w: usize, inv: Invocation) {
-        self.invocations += 1;
-        let p = self.workers[w].process;
-        self.record(p, OpType::Invoke, &inv, inv.value.clone(), None);
-        let step = self.workers[w].client.invoke(&inv);
-        self.step(w, inv, step);
-    }
-
-    fn step(&mut self, w: usize, inv: Invocation, step: ClientStep) {
-        match step {
-            ClientStep::Call(mut body) => {
-                let node = self.node_of(w);
-                let worker = &mut self.workers[w];
-                let id = worker.next_msg_id;
-                worker.next_msg_id += 1;
-                body["msg_id"] = json!(id);
-                let line = json!({"src": worker.client_id, "dest": self.ids[node], "body": body});
-                worker.op = Some((inv, id, self.now + CLIENT_TIMEOUT));
-                self.hosts[node].handle_line(line.to_string().as_bytes(), self.now);
-            }
-            ClientStep::Done(done) => {
-                let p = self.workers[w].process;
-                self.record(p, done.kind, &inv, done.value.clone(), done.error.clone());
-                let node = self.ids[self.node_of(w)].clone();
-                let ctx = gen_ctx(&self.opts, w, p, &node, self.now);
-                self.workload.on_complete(&ctx, &inv, &done);
-                self.workers[w].op = None;
-                if done.kind == OpType::Info {
-                    let client_id = self.fresh_client_id();
-                    let worker = &mut self.workers[w];
-                    worker.process += self.setup.concurrency as u64;
-                    worker.client_id = client_id;
-                    worker.next_msg_id = 1;
-                    let ctx = gen_ctx(&self.opts, w, worker.process, &node, self.now);
-                    self.workers[w].client = self.workload.new_client(&ctx);
-                }
-            }
-        }
-    }
-
-    /// Drain every node's output: node messages into the network, client
-    /// replies to their workers (which may send more).
-    fn pump(&mut self) {
-        loop {
-            let mut lines = Vec::new();
-            for i in 0..self.hosts.len() {
-                let out = std::mem::take(self.hosts[i].output());
-                self.hosts[i].logs().clear();
-                for l in out.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                    lines.push(String::from_utf8_lossy(l).into_owned());
-                }
-            }
-            if lines.is_empty() {
-                return;
-            }
-            for line in lines {
-                let msg: Value = serde_json::from_str(&line).expect("nodes print JSON");
-                let dest = msg["dest"].as_str().unwrap_or_default().to_string();
-                if let Some(n) = self.ids.iter().position(|i| *i == dest) {
-                    self.server_msgs += 1;
-                    let lat = if self.setup.latency_ms == 0 {
-                        0
-                    } else {
-                        self.rng.gen_range(0..2 * self.setup.latency_ms)
-                    };
-                    self.seq += 1;
-                    let at = self.now + MS * lat as u32;
-                    self.queue.push(Reverse((at, self.seq, n, line)));
-                } else if let Some(w) = self.workers.iter().position(|w| w.client_id == dest) {
-                    let irt = msg["body"]["in_reply_to"].as_u64();
-                    let Some((inv, id, _)) = self.workers[w].op.clone() else {
-                        continue;
-                    };
-                    if irt != Some(id) {
-                        continue;
-                    }
-                    let body = msg["body"].clone();
-                    let outcome = if body["type"] == "error" {
-                        Err(RpcFailure::Error {
-                            code: body["code"].as_u64().unwrap_or(13),
-                            text: body["text"].as_str().unwrap_or_default().into(),
-                            body,
-                        })
-                    } else {
-                        Ok(body)
-                    };
-                    let step = self.workers[w].client.on_reply(&inv, outcome);
-                    self.step(w, inv, step);
-                }
-            }
-        }
-    }
-
-    fn deliver_and_tick(&mut self) {
-        while let Some(Reverse((at, _, _, _))) = self.queue.peek() {
-            if *at > self.now {
-                break;
-            }
-            let Some(Reverse((_, _, dest, line))) = self.queue.pop() else {
-                break;
-            };
-            let src: Value = serde_json::from_str(&line).unwrap_or_default();
-            let src = self.ids.iter().position(|i| src["src"] == json!(i));
-            let cut = match (&self.partition, src) {
-                (Some(side), Some(s)) => side[s] != side[dest],
-                _ => false,
-            };
-            if !cut {
-                self.hosts[dest].handle_line(line.as_bytes(), self.now);
-            }
-        }
-        for h in &mut self.hosts {
-            h.tick(self.now);
-        }
-        for w in 0..self.workers.len() {
-            let expired = matches!(&self.workers[w].op, Some((_, _, d)) if *d <= self.now);
-            if expired {
-                let (inv, _, _) = self.workers[w].op.take().expect("checked");
-                let step = self.workers[w]
-                    .client
-                    .on_reply(&inv, Err(RpcFailure::Timeout));
-                self.step(w, inv, step);
-            }
-        }
-        self.pump();
-    }
-
-    fn run(mut self) -> Outcome {
-        let end = Duration::from_secs(self.setup.seconds);
-        let per_ms = self.setup.rate / 1000.0;
-        let mut next_nemesis = Duration::from_millis(500);
-        while self.now < end {
-            if self.setup.partitions && self.now >= next_nemesis {
-                self.partition = match self.partition {
-                    Some(_) => None,
-                    None => Some(
-                        (0..self.setup.nodes)
-                            .map(|_| self.rng.gen_bool(0.5))
-                            .collect(),
-                    ),
-                };
-                next_nemesis = self.now + MS * self.rng.gen_range(200..2000);
-            }
-            self.deliver_and_tick();
-            // Ops arrive at about `rate` per second, each to a free worker.
-            let mut budget = per_ms;
-            while budget > 0.0 && self.rng.gen_bool(budget.min(1.0)) {
-                budget -= 1.0;
-                let free: Vec<usize> = (0..self.workers.len())
-                    .filter(|&w| self.workers[w].op.is_none())
-                    .collect();
-                if free.is_empty() {
-                    break;
-                }
-                let w = free[self.rng.gen_range(0..free.len())];
-                let node = self.ids[self.node_of(w)].clone();
-                let ctx = gen_ctx(&self.opts, w, self.workers[w].process, &node, self.now);
-                if let Some(inv) = self.workload.next_op(&ctx, &mut self.rng) {
-                    self.invoke(w, inv);
-                    self.pump();
-                }
-            }
-            self.now += MS;
-        }
-        // Heal, let in-flight ops finish and the cluster recover, then run
-        // the final phase, clipped at its limit.
-        self.partition = None;
-        let recover = self.now + Duration::from_secs(2);
-        while self.now < recover {
-            self.deliver_and_tick();
-            self.now += MS;
-        }
-        let limit = self.now + self.workload.final_time_limit().unwrap_or(Duration::MAX);
-        while self.now < limit && !self.workers.iter().all(|w| w.final_done) {
-            self.deliver_and_tick();
-            for w in 0..self.workers.len() {
-                let worker = &self.workers[w];
-                if worker.final_done || worker.op.is_some() || worker.sleep_until > self.now {
-                    continue;
-                }
-                let node = self.ids[self.node_of(w)].clone();
-                let ctx = gen_ctx(&self.opts, w, worker.process, &node, self.now);
-                match self.workload.final_step(&ctx, &mut self.rng) {
-                    FinalStep::Op(inv) => {
-                        self.invoke(w, inv);
-                        self.pump();
-                    }
-                    FinalStep::Sleep(d) => self.workers[w].sleep_until = self.now + d,
-                    FinalStep::Done => self.workers[w].final_done = true,
-                }
-            }
-            self.now += MS;
-        }
-        let result = self.workload.check(&self.history, &self.opts);
-        Outcome {
-            result,
-            history: self.history,
-            server_msgs: self.server_msgs,
-            invocations: self.invocations,
-        }
-    }
-}
-
-fn gen_ctx<'a>(
-    opts: &'a TestOpts,
-    worker: usize,
-    process: u64,
-    node: &'a str,
-    now: Duration,
-) -> GenCtx<'a> {
-    GenCtx {
-        worker,
-        process,
-        node,
-        time: now,
-        opts,
-    }
-}
-
-fn run<N: Node>(setup: Setup) -> Outcome {
-    Sim::<N>::new(setup).run()
 }
 
 fn base(nodes: usize, seed: u64) -> Setup {

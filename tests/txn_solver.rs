@@ -1,169 +1,113 @@
-//! The txn-rw-register node under a small deterministic simulation: clients
-//! send Elle-style transactions, the network delays messages and is
-//! partitioned and healed, the history is judged by the bench's checker.
-//! Two deliberately broken nodes show the checker catches what read
-//! committed forbids.
+//! The txn-rw-register node on the bench's simulator
+//! (`glomers::bench::sim`): clients send Elle-style transactions, the
+//! network delays messages and is partitioned and healed, the history is
+//! judged by the bench's checker. Two deliberately broken nodes show the
+//! checker catches what read committed forbids.
 
 use glomers::bench::elle::check_rw_register;
 use glomers::bench::history::{History, Op, OpType, Process};
+use glomers::bench::inprocess::factory;
+use glomers::bench::opts::LatencyDist;
+use glomers::bench::sim::{self, Builder, Client};
 use glomers::bench::workloads::txn_rw_register::{validate_reply, TxnGen};
 use glomers::challenges::txn_rw_register::{MicroOp, Payload, TxnRwRegister};
-use glomers::runtime::{Ctx, Error, ErrorCode, Init, Node, NodeHost, Request};
+use glomers::runtime::{Ctx, Error, ErrorCode, Init, Node, Request};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-/// A client waiting for a reply.
-struct Pending {
-    msg_id: u64,
-    txn: Value,
-}
+/// A client's request in flight: its `msg_id` and transaction.
+type Pending = Option<(u64, Value)>;
 
-/// A whole cluster on a virtual clock with 1 ms steps.
-struct Sim<N: Node> {
-    hosts: Vec<NodeHost<N>>,
-    ids: Vec<String>,
-    now: Duration,
-    seq: u64,
-    /// (deliver at, seq, dest, line)
-    queue: BinaryHeap<Reverse<(Duration, u64, String, String)>>,
-    /// Node pairs that cannot talk, as (a, b) with a < b.
-    cut: Vec<(usize, usize)>,
+/// A cluster on the simulator, with clients that start transactions at
+/// random, stepped 1 ms at a time.
+struct Sim {
+    sim: sim::Sim,
     rng: StdRng,
     history: History,
-    clients: Vec<Option<Pending>>,
-    process: Vec<u64>,
-    next_msg_id: u64,
+    /// Per client: its endpoint, its process, its request in flight.
+    clients: Vec<(Client, u64, Pending)>,
     gen: TxnGen,
-    dropped: usize,
 }
 
-impl<N: Node> Sim<N> {
-    fn new(nodes: usize, clients: usize, seed: u64) -> Self {
-        let ids: Vec<String> = (0..nodes).map(|i| format!("n{i}")).collect();
-        let mut hosts: Vec<NodeHost<N>> =
-            (0..nodes).map(|i| NodeHost::new(seed + i as u64)).collect();
-        for (i, h) in hosts.iter_mut().enumerate() {
-            let init = json!({"src": "c0", "dest": ids[i], "body":
-                {"type": "init", "msg_id": 1, "node_id": ids[i], "node_ids": ids}});
-            h.handle_line(init.to_string().as_bytes(), Duration::ZERO);
-            let out = String::from_utf8(std::mem::take(h.output())).unwrap();
-            assert!(out.contains("init_ok"), "{out}");
-        }
+impl Sim {
+    fn new<N: Node + 'static>(nodes: usize, clients: usize, seed: u64) -> Self {
+        let b = Builder::new().nodes(nodes).seed(seed).hosts(factory::<N>());
+        let b = b
+            .latency(Duration::from_millis(2))
+            .latency_dist(LatencyDist::Uniform);
+        let mut sim = b.build().expect("every node answers init");
+        let clients = (0..clients)
+            .map(|c| (sim.open_client(), c as u64, None))
+            .collect();
+        let (rng, history) = (StdRng::seed_from_u64(seed), History::new());
         Sim {
-            hosts,
-            ids,
-            now: Duration::ZERO,
-            seq: 0,
-            queue: BinaryHeap::new(),
-            cut: vec![],
-            rng: StdRng::seed_from_u64(seed),
-            history: History::new(),
-            clients: (0..clients).map(|_| None).collect(),
-            process: (0..clients as u64).collect(),
-            next_msg_id: 1,
+            sim,
+            rng,
+            history,
+            clients,
             gen: TxnGen::new(10, 4, 16),
-            dropped: 0,
         }
     }
 
-    fn node_index(&self, id: &str) -> Option<usize> {
-        self.ids.iter().position(|n| n == id)
-    }
-
-    fn enqueue(&mut self, dest: String, line: String) {
-        let latency = Duration::from_millis(self.rng.gen_range(0..5));
-        self.seq += 1;
-        self.queue
-            .push(Reverse((self.now + latency, self.seq, dest, line)));
+    fn state(&self, i: usize) -> &TxnRwRegister {
+        self.sim
+            .state::<TxnRwRegister>(i)
+            .expect("a running txn node")
     }
 
     fn record(&mut self, c: usize, kind: OpType, value: Value, error: Option<Value>) {
+        let (time, process) = (
+            self.sim.now().as_nanos() as u64,
+            Process::Client(self.clients[c].1),
+        );
+        let f = "txn".into();
+        let final_phase = false;
         self.history.push(Op {
             index: 0,
-            time: self.now.as_nanos() as u64,
-            process: Process::Client(self.process[c]),
+            time,
+            process,
             kind,
-            f: "txn".into(),
+            f,
             value,
             error,
-            final_phase: false,
+            final_phase,
         });
-    }
-
-    fn client_reply(&mut self, c: usize, body: Value) {
-        let Some(p) = self.clients[c].take() else {
-            return;
-        };
-        if body["in_reply_to"] != p.msg_id {
-            self.clients[c] = Some(p);
-            return;
-        }
-        if body["type"] == "error" {
-            let code = body["code"].as_u64().unwrap_or(13);
-            let definite = ErrorCode::from_code(code).is_definite();
-            let kind = if definite { OpType::Fail } else { OpType::Info };
-            self.record(c, kind, p.txn, Some(body.clone()));
-            if !definite {
-                self.process[c] += self.clients.len() as u64;
-            }
-            return;
-        }
-        match validate_reply(&p.txn, &body) {
-            Ok(txn) => self.record(c, OpType::Ok, txn, None),
-            Err(why) => panic!("malformed reply {body}: {why}"),
-        }
     }
 
     /// Advance one millisecond; `load` is each idle client's chance of
     /// starting a transaction.
     fn step(&mut self, load: f64) {
-        self.now += Duration::from_millis(1);
-        while let Some(Reverse((t, ..))) = self.queue.peek() {
-            if *t > self.now {
-                break;
-            }
-            let Some(Reverse((_, _, dest, line))) = self.queue.pop() else {
-                break;
+        self.sim.run_for(Duration::from_millis(1));
+        for c in 0..self.clients.len() {
+            let Some((id, txn)) = self.clients[c].2.take() else {
+                continue;
             };
-            if let Some(i) = self.node_index(&dest) {
-                self.hosts[i].handle_line(line.as_bytes(), self.now);
-            } else if let Some(c) = dest.strip_prefix('c').and_then(|c| c.parse::<usize>().ok()) {
-                let msg: Value = serde_json::from_str(&line).unwrap();
-                self.client_reply(c - 1, msg["body"].clone());
-            }
-        }
-        for h in &mut self.hosts {
-            h.tick(self.now);
-        }
-        for i in 0..self.hosts.len() {
-            let out = std::mem::take(self.hosts[i].output());
-            for line in String::from_utf8(out).unwrap().lines() {
-                let msg: Value = serde_json::from_str(line).unwrap();
-                let dest = msg["dest"].as_str().unwrap().to_string();
-                if let Some(j) = self.node_index(&dest) {
-                    if self.cut.contains(&(i.min(j), i.max(j))) {
-                        self.dropped += 1;
-                        continue;
-                    }
-                }
-                self.enqueue(dest, line.to_string());
+            let Some((_, body)) = self.sim.take_reply(id) else {
+                self.clients[c].2 = Some((id, txn));
+                continue;
+            };
+            if body["type"] != "error" {
+                let txn = validate_reply(&txn, &body).unwrap_or_else(|e| panic!("{body}: {e}"));
+                self.record(c, OpType::Ok, txn, None);
+            } else if ErrorCode::from_code(body["code"].as_u64().unwrap_or(13)).is_definite() {
+                self.record(c, OpType::Fail, txn, Some(body));
+            } else {
+                self.record(c, OpType::Info, txn, Some(body));
+                self.clients[c].1 += self.clients.len() as u64;
             }
         }
         for c in 0..self.clients.len() {
-            if self.clients[c].is_none() && self.rng.gen_bool(load) {
+            if self.clients[c].2.is_none() && self.rng.gen_bool(load) {
                 let txn = self.gen.next_txn(&mut self.rng);
-                let msg_id = self.next_msg_id;
-                self.next_msg_id += 1;
-                let node = self.ids[c % self.ids.len()].clone();
-                let line = json!({"src": format!("c{}", c + 1), "dest": node,
-                    "body": {"type": "txn", "msg_id": msg_id, "txn": txn}});
+                let (client, node) = (self.clients[c].0, c % self.sim.names().len());
+                let id = self
+                    .sim
+                    .request_from(client, node, json!({"type": "txn", "txn": txn}));
                 self.record(c, OpType::Invoke, txn.clone(), None);
-                self.clients[c] = Some(Pending { msg_id, txn });
-                self.enqueue(node, line.to_string());
+                self.clients[c].2 = Some((id, txn));
             }
         }
     }
@@ -174,31 +118,26 @@ impl<N: Node> Sim<N> {
     fn run(&mut self, ms: u64, load: f64, partitions: bool, every: u64) {
         for t in 0..ms {
             if partitions && t % every == 0 {
-                if (t / every).is_multiple_of(2) {
-                    let n = self.ids.len();
-                    let mut side: Vec<bool> = (0..n).map(|_| self.rng.gen_bool(0.5)).collect();
-                    if side.iter().all(|s| *s == side[0]) {
-                        let lone = self.rng.gen_range(0..n);
-                        side[lone] = !side[lone];
-                    }
-                    self.cut = (0..n)
-                        .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
-                        .filter(|&(a, b)| side[a] != side[b])
-                        .collect();
-                } else {
-                    self.cut.clear();
+                self.sim.heal();
+            }
+            if partitions && t % every == 0 && (t / every).is_multiple_of(2) {
+                let n = self.sim.names().len();
+                let mut side: Vec<bool> = (0..n).map(|_| self.rng.gen_bool(0.5)).collect();
+                if side.iter().all(|s| *s == side[0]) {
+                    let lone = self.rng.gen_range(0..n);
+                    side[lone] = !side[lone];
                 }
+                let (a, b): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| side[i]);
+                self.sim.partition(&a, &b);
             }
             self.step(load);
         }
-        self.cut.clear();
+        self.sim.heal();
     }
 
     /// Let in-flight requests finish without starting new ones.
     fn drain(&mut self, ms: u64) {
-        for _ in 0..ms {
-            self.step(0.0);
-        }
+        (0..ms).for_each(|_| self.step(0.0));
     }
 }
 
@@ -215,12 +154,12 @@ fn ok_fraction(h: &History) -> f64 {
 #[test]
 fn read_committed_and_totally_available_under_partitions() {
     for seed in 0..3 {
-        let mut sim: Sim<TxnRwRegister> = Sim::new(2, 4, seed);
+        let mut sim = Sim::new::<TxnRwRegister>(2, 4, seed);
         sim.run(4000, 0.2, true, 500);
         sim.drain(1500);
         let h = &sim.history;
         assert!(
-            sim.dropped > 0,
+            sim.sim.network().dropped > 0,
             "seed {seed}: the partitions dropped nothing"
         );
         assert_eq!(ok_fraction(h), 1.0, "seed {seed}");
@@ -229,37 +168,25 @@ fn read_committed_and_totally_available_under_partitions() {
         let r = check(h, "read-committed");
         assert_eq!(r["valid?"], true, "seed {seed}: {r}");
         // Convergence: after the heal every node holds the same registers.
-        let snaps: Vec<BTreeMap<i64, i64>> = sim
-            .hosts
-            .iter()
-            .map(|h| h.node().unwrap().snapshot())
-            .collect();
+        let snaps: Vec<BTreeMap<i64, i64>> = (0..2).map(|i| sim.state(i).snapshot()).collect();
         assert!(!snaps[0].is_empty());
         assert!(
             snaps.windows(2).all(|w| w[0] == w[1]),
             "seed {seed}: replicas differ"
         );
-        for h in &sim.hosts {
-            assert_eq!(
-                h.node().unwrap().log_len(),
-                0,
-                "seed {seed}: log not drained"
-            );
+        for i in 0..2 {
+            assert_eq!(sim.state(i).log_len(), 0, "seed {seed}: log not drained");
         }
     }
 }
 
 #[test]
 fn five_nodes_converge_after_heal() {
-    let mut sim: Sim<TxnRwRegister> = Sim::new(5, 10, 42);
+    let mut sim = Sim::new::<TxnRwRegister>(5, 10, 42);
     sim.run(3000, 0.1, true, 300);
     sim.drain(2000);
     assert_eq!(check(&sim.history, "read-committed")["valid?"], true);
-    let snaps: Vec<_> = sim
-        .hosts
-        .iter()
-        .map(|h| h.node().unwrap().snapshot())
-        .collect();
+    let snaps: Vec<_> = (0..5).map(|i| sim.state(i).snapshot()).collect();
     assert!(snaps.windows(2).all(|w| w[0] == w[1]));
 }
 
@@ -267,21 +194,22 @@ fn five_nodes_converge_after_heal() {
 fn a_partitioned_node_sees_writes_only_after_heal() {
     // During a partition the two sides do not see each other's writes:
     // a write on n0 is not read on n1 until the heal.
-    let mut sim: Sim<TxnRwRegister> = Sim::new(2, 2, 9);
-    sim.cut = vec![(0, 1)];
-    let n0 = &mut sim.hosts[0];
-    let w = json!({"src": "c9", "dest": "n0", "body": {"type": "txn", "msg_id": 1, "txn": [["w", 77, 1]]}});
-    n0.handle_line(w.to_string().as_bytes(), Duration::from_millis(1));
-    n0.output().clear();
+    let mut sim = Sim::new::<TxnRwRegister>(2, 2, 9);
+    sim.sim.partition(&[0], &[1]);
+    let w = sim
+        .sim
+        .call(0, json!({"type": "txn", "txn": [["w", 77, 1]]}));
+    assert_eq!(w.unwrap()["type"], "txn_ok");
     for _ in 0..500 {
         sim.step(0.0);
     }
-    assert_eq!(sim.hosts[1].node().unwrap().value(77), None);
-    sim.cut.clear();
+    assert_eq!(sim.state(1).value(77), None);
+    assert!(sim.sim.network().dropped > 0);
+    sim.sim.heal();
     for _ in 0..500 {
         sim.step(0.0);
     }
-    assert_eq!(sim.hosts[1].node().unwrap().value(77), Some(1));
+    assert_eq!(sim.state(1).value(77), Some(1));
 }
 
 // ---------------------------------------------------------------------------
@@ -378,7 +306,7 @@ impl Node for IntermediateVisible {
 
 #[test]
 fn aborted_writes_made_visible_are_g1a() {
-    let mut sim: Sim<AbortsVisible> = Sim::new(1, 2, 5);
+    let mut sim = Sim::new::<AbortsVisible>(1, 2, 5);
     sim.run(2000, 0.3, false, 1);
     sim.drain(100);
     let r = check(&sim.history, "read-committed");
@@ -397,7 +325,7 @@ fn aborted_writes_made_visible_are_g1a() {
 
 #[test]
 fn intermediate_writes_made_visible_are_g1b() {
-    let mut sim: Sim<IntermediateVisible> = Sim::new(1, 2, 6);
+    let mut sim = Sim::new::<IntermediateVisible>(1, 2, 6);
     sim.run(2000, 0.3, false, 1);
     sim.drain(100);
     let r = check(&sim.history, "read-committed");

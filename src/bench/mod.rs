@@ -12,7 +12,8 @@
 //! - [`net`]: the simulated network and the message journal.
 //! - [`nemesis`]: partition shapes.
 //! - [`backend`]: node I/O; the process backend (one child per node).
-//! - [`inprocess`]: our handlers by workload name, on a virtual clock.
+//! - [`inprocess`]: nodes built from factories (any `Node`), on a virtual clock.
+//! - [`sim`]: a simulated cluster for tests (builder, faults, `call`).
 //! - [`results`]: stats and availability checkers, result map, run directories.
 //! - [`elle`]: Elle's rw-register checker (txn-rw-register).
 //! - [`cli`]: the `glomers` command line (`test`, `challenge`, `sweep`).
@@ -40,5 +41,6 @@ pub mod net;
 pub mod opts;
 pub mod results;
 pub mod services;
+pub mod sim;
 pub mod workload;
 pub mod workloads;

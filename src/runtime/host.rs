@@ -9,42 +9,18 @@ use super::message::{
 };
 use super::node::{Ctx, Node};
 use super::parse;
+use super::queue::EventQueue;
 use super::{Error, ErrorCode};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use serde::Serialize;
-use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::io::Write;
 use std::time::Duration;
 
 /// The longest piece of an offending line quoted in a log message.
 const QUOTE_LIMIT: usize = 200;
-
-/// A timer waiting in the heap; ordered by deadline, then by creation order.
-struct TimerEntry<T> {
-    deadline: Duration,
-    seq: u64,
-    timer: T,
-}
-
-impl<T> PartialEq for TimerEntry<T> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.deadline, self.seq) == (other.deadline, other.seq)
-    }
-}
-impl<T> Eq for TimerEntry<T> {}
-impl<T> PartialOrd for TimerEntry<T> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<T> Ord for TimerEntry<T> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        (self.deadline, self.seq).cmp(&(other.deadline, other.seq))
-    }
-}
 
 /// Everything of the host except the handler's state, so that a [`Ctx`] can
 /// borrow it while the handler is borrowed too.
@@ -56,10 +32,10 @@ pub(crate) struct Core<N: Node> {
     /// Outstanding RPCs by `msg_id`: why they were sent and when they expire.
     pending: HashMap<MsgId, (N::Call, Duration)>,
     /// RPC deadlines, lazily cleaned: an entry whose RPC was answered is
-    /// skipped when it comes up.
-    rpc_deadlines: BinaryHeap<Reverse<(Duration, MsgId)>>,
-    timers: BinaryHeap<Reverse<TimerEntry<N::Timer>>>,
-    timer_seq: u64,
+    /// skipped when it comes up. Ties go in sending order (msg_ids rise).
+    rpc_deadlines: EventQueue<MsgId>,
+    /// Timers by deadline; timers due together fire in the order set.
+    timers: EventQueue<N::Timer>,
     /// Serialized output lines, newline-terminated, waiting to be written.
     out: Vec<u8>,
     /// Log lines waiting to be written to stderr.
@@ -123,16 +99,11 @@ impl<N: Node> Core<N> {
 
     pub(crate) fn register_rpc(&mut self, id: MsgId, deadline: Duration, call: N::Call) {
         self.pending.insert(id, (call, deadline));
-        self.rpc_deadlines.push(Reverse((deadline, id)));
+        self.rpc_deadlines.schedule(deadline, id);
     }
 
     pub(crate) fn set_timer(&mut self, deadline: Duration, timer: N::Timer) {
-        self.timer_seq += 1;
-        self.timers.push(Reverse(TimerEntry {
-            deadline,
-            seq: self.timer_seq,
-            timer,
-        }));
+        self.timers.schedule(deadline, timer);
     }
 
     /// Clean up after a handler panicked: drop everything it emitted in the
@@ -187,9 +158,8 @@ impl<N: Node> NodeHost<N> {
                 rng: SmallRng::seed_from_u64(seed),
                 next_msg_id: 1,
                 pending: HashMap::new(),
-                rpc_deadlines: BinaryHeap::new(),
-                timers: BinaryHeap::new(),
-                timer_seq: 0,
+                rpc_deadlines: EventQueue::new(),
+                timers: EventQueue::new(),
                 out: Vec::new(),
                 logs: Vec::new(),
                 trace: false,
@@ -241,8 +211,8 @@ impl<N: Node> NodeHost<N> {
 
     /// The earliest time at which [`NodeHost::tick`] has work to do.
     pub fn next_deadline(&self) -> Option<Duration> {
-        let t = self.core.timers.peek().map(|Reverse(e)| e.deadline);
-        let r = self.core.rpc_deadlines.peek().map(|Reverse((d, _))| *d);
+        let t = self.core.timers.peek_time();
+        let r = self.core.rpc_deadlines.peek_time();
         match (t, r) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -252,30 +222,20 @@ impl<N: Node> NodeHost<N> {
     /// Fire every timer and RPC timeout that is due at `now`.
     pub fn tick(&mut self, now: Duration) {
         loop {
-            let timer_due =
-                matches!(self.core.timers.peek(), Some(Reverse(e)) if e.deadline <= now);
-            if timer_due {
-                let Some(Reverse(entry)) = self.core.timers.pop() else {
-                    break;
-                };
+            if let Some((_, timer)) = self.core.timers.pop_due(now) {
                 if let Some(node) = self.node.as_mut() {
                     let mark = self.core.out.len();
                     let mut ctx = Ctx {
                         core: &mut self.core,
                         now,
                     };
-                    if guarded(|| node.on_timer(entry.timer, &mut ctx)).is_none() {
+                    if guarded(|| node.on_timer(timer, &mut ctx)).is_none() {
                         self.core.after_panic("on_timer", mark);
                     }
                 }
                 continue;
             }
-            let rpc_due =
-                matches!(self.core.rpc_deadlines.peek(), Some(Reverse((d, _))) if *d <= now);
-            if rpc_due {
-                let Some(Reverse((_, id))) = self.core.rpc_deadlines.pop() else {
-                    break;
-                };
+            if let Some((_, id)) = self.core.rpc_deadlines.pop_due(now) {
                 // Every msg_id is registered once, so a pending entry for
                 // `id` is this deadline's; none means it was answered.
                 if let Some((call, _)) = self.core.pending.remove(&id) {
@@ -554,9 +514,13 @@ pub trait AnyHost {
     fn set_args(&mut self, args: Vec<String>) {
         let _ = args;
     }
+    /// The host itself, so that a test holding a `Box<dyn AnyHost>` can
+    /// downcast it to its `NodeHost<N>` and read the handler's state
+    /// ([`NodeHost::node`]).
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
-impl<N: Node> AnyHost for NodeHost<N> {
+impl<N: Node + 'static> AnyHost for NodeHost<N> {
     fn handle_line(&mut self, line: &[u8], now: Duration) {
         NodeHost::handle_line(self, line, now)
     }
@@ -577,5 +541,8 @@ impl<N: Node> AnyHost for NodeHost<N> {
     }
     fn set_args(&mut self, args: Vec<String>) {
         NodeHost::set_args(self, args)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
