@@ -4,7 +4,7 @@
 //! Two deliberately broken nodes show the checker catches what read
 //! committed forbids.
 
-use glomers::bench::elle::check_rw_register;
+use glomers::bench::checkers::elle::check_rw_register;
 use glomers::bench::history::{History, Op, OpType, Process};
 use glomers::bench::workloads::txn_rw_register::{validate_reply, TxnGen};
 use glomers::challenges::txn_rw_register::{MicroOp, Payload, TxnRwRegister};

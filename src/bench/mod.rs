@@ -14,7 +14,6 @@
 //! - [`backend`]: node I/O; the process backend (one child per node).
 //! - [`inprocess`]: our handlers by workload name, on a virtual clock.
 //! - [`results`]: stats and availability checkers, result map, run directories.
-//! - [`elle`]: Elle's rw-register checker (txn-rw-register).
 //! - [`cli`]: the `glomers` command line (`test`, `challenge`, `sweep`).
 //!
 //! # Adding a workload
@@ -30,8 +29,8 @@
 //!    from a test.
 pub mod backend;
 pub mod check;
+pub mod checkers;
 pub mod cli;
-pub mod elle;
 pub mod engine;
 pub mod history;
 pub mod inprocess;

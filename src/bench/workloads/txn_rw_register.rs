@@ -26,11 +26,11 @@
 //! micro-ops in order, with writes unchanged, under `mismatched-responses`,
 //! and any such reply makes the workload invalid.
 //!
-//! **Checker**: [`crate::bench::elle::check_rw_register`] over the history,
+//! **Checker**: [`crate::bench::checkers::elle::check_rw_register`] over the history,
 //! with `--consistency-models`. The history value of a transaction is its
 //! list of `["r", k, v]` / `["w", k, v]` triples. No final phase.
 
-use crate::bench::elle;
+use crate::bench::checkers::elle;
 use crate::bench::history::{History, OpType};
 use crate::bench::opts::TestOpts;
 use crate::bench::workload::{

@@ -47,10 +47,9 @@
 //!
 //! # Checker
 //!
-//! See [`checker`].
+//! See [`crate::bench::checkers::kafka`].
 
-pub mod checker;
-
+use crate::bench::checkers::kafka::key_text;
 use crate::bench::history::{History, OpType};
 use crate::bench::opts::TestOpts;
 use crate::bench::workload::{
@@ -243,14 +242,6 @@ pub fn max_offsets(f: &str, value: &Value) -> (BTreeMap<String, i64>, BTreeMap<S
     (sends, polls)
 }
 
-/// A key as text: strings as they are, anything else as JSON.
-pub fn key_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 impl Workload for Kafka {
     fn name(&self) -> &'static str {
         "kafka"
@@ -363,7 +354,7 @@ impl Workload for Kafka {
     }
 
     fn check(&self, history: &History, _opts: &TestOpts) -> Value {
-        checker::check(history)
+        crate::bench::checkers::kafka::check(history)
     }
 }
 

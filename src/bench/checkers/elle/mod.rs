@@ -120,7 +120,9 @@
 //! - [`txns`]: history entries → transactions with external reads/writes.
 //! - [`direct`]: G1a, G1b, internal, lost-update.
 //! - [`versions`]: version graphs and cyclic-versions.
-//! - [`graph`]: the typed dependency graph, real-time edges, Tarjan.
+//! - [`graph`]: the typed dependency graph and real-time edges; components
+//!   and shortest cycles come from the shared kernel,
+//!   [`crate::bench::checkers::graph`].
 //! - [`cycles`]: probes, searches, explanations, timeouts.
 //! - [`models`]: the model lattice, prohibited anomalies, `not`/`also-not`.
 

@@ -72,6 +72,7 @@
 //! offsets (which would make Jepsen's vector-backed logs throw) are also
 //! `unknown`.
 
+use super::graph;
 use crate::bench::history::{History, Op, OpType, Process};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -153,8 +154,17 @@ fn msg_value(m: &str) -> Value {
     serde_json::from_str(m).unwrap_or_else(|_| Value::String(m.to_string()))
 }
 
+/// A key as text: strings as they are, anything else as JSON (the
+/// workload's client sends keys this way too).
+pub fn key_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 fn key_of(v: &Value) -> Key {
-    super::key_text(v)
+    key_text(v)
 }
 
 /// Parse an offset: an integer, or null / absent (unknown). Anything else
@@ -736,7 +746,15 @@ impl<'a> Analysis<'a> {
         let n = self.txns.len();
         let chain = |pos: usize| n + pos;
         let total = n + history_len + 1;
-        let mut succ: Vec<Vec<usize>> = vec![Vec::new(); total];
+        if u32::try_from(total).is_err() {
+            self.crashes.push(format!(
+                "the history is too long to search for cycles ({total} vertices)"
+            ));
+            return BTreeMap::new();
+        }
+        // Vertex numbers fit in u32 (checked above), as the graph kernel wants.
+        let v32 = |v: usize| v as u32;
+        let mut succ: Vec<Vec<u32>> = vec![Vec::new(); total];
         // Edge kinds, for explanations: (from, to) → Some((key, msg)) for wr.
         let mut wr: HashMap<(usize, usize), (Key, Msg)> = HashMap::new();
         let mut crashes = Vec::new();
@@ -752,7 +770,7 @@ impl<'a> Analysis<'a> {
                 if r != w && matches!(self.txns[r].f, F::Send | F::Poll) {
                     if let std::collections::hash_map::Entry::Vacant(e) = wr.entry((w, r)) {
                         e.insert((k.clone(), v.clone()));
-                        succ[w].push(r);
+                        succ[w].push(v32(r));
                     }
                 }
             }
@@ -762,20 +780,20 @@ impl<'a> Analysis<'a> {
             return BTreeMap::new();
         }
         for pos in 0..history_len {
-            succ[chain(pos)].push(chain(pos + 1));
+            succ[chain(pos)].push(v32(chain(pos + 1)));
         }
         for (i, t) in self.txns.iter().enumerate() {
             if !matches!(t.f, F::Send | F::Poll) {
                 continue;
             }
             if t.op.kind == OpType::Ok && t.op.index < history_len {
-                succ[i].push(chain(t.op.index));
+                succ[i].push(v32(chain(t.op.index)));
             }
             if let Some(inv) = t.invoke_index.filter(|&p| p < history_len) {
-                succ[chain(inv)].push(i);
+                succ[chain(inv)].push(v32(i));
             }
         }
-        let comp = tarjan(&succ);
+        let comp = graph::component_ids(&graph::sccs(&succ), total);
         let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
         for (v, &c) in comp.iter().enumerate().take(n) {
             members.entry(c).or_default().push(v);
@@ -785,9 +803,19 @@ impl<'a> Analysis<'a> {
         comps.sort();
         for m in comps {
             let start = m[0];
-            let Some(path) = cycle_through(&succ, &comp, start) else {
+            let (comp, succ) = (&comp, &succ);
+            let same_component = move |v: u32| {
+                let c = comp[v as usize];
+                succ[v as usize]
+                    .iter()
+                    .copied()
+                    .filter(move |&w| comp[w as usize] == c)
+            };
+            let Some(mut path) = graph::shortest_cycle(v32(start), same_component) else {
                 continue;
             };
+            path.push(v32(start));
+            let path: Vec<usize> = path.into_iter().map(|v| v as usize).collect();
             let mut steps = Vec::new();
             let mut cycle = Vec::new();
             let mut realtime = false;
@@ -816,95 +844,6 @@ impl<'a> Analysis<'a> {
         }
         out
     }
-}
-
-/// Strongly connected components (iterative Tarjan): component id per
-/// vertex.
-fn tarjan(succ: &[Vec<usize>]) -> Vec<usize> {
-    let n = succ.len();
-    let mut index = vec![usize::MAX; n];
-    let mut low = vec![0; n];
-    let mut on_stack = vec![false; n];
-    let mut comp = vec![usize::MAX; n];
-    let mut stack = Vec::new();
-    let mut next = 0;
-    let mut ncomp = 0;
-    for root in 0..n {
-        if index[root] != usize::MAX {
-            continue;
-        }
-        let mut work: Vec<(usize, usize)> = vec![(root, 0)];
-        index[root] = next;
-        low[root] = next;
-        next += 1;
-        stack.push(root);
-        on_stack[root] = true;
-        while let Some(&mut (v, ref mut ei)) = work.last_mut() {
-            if let Some(&w) = succ[v].get(*ei) {
-                *ei += 1;
-                if index[w] == usize::MAX {
-                    index[w] = next;
-                    low[w] = next;
-                    next += 1;
-                    stack.push(w);
-                    on_stack[w] = true;
-                    work.push((w, 0));
-                } else if on_stack[w] {
-                    low[v] = low[v].min(index[w]);
-                }
-            } else {
-                work.pop();
-                if let Some(&(parent, _)) = work.last() {
-                    low[parent] = low[parent].min(low[v]);
-                }
-                if low[v] == index[v] {
-                    while let Some(w) = stack.pop() {
-                        on_stack[w] = false;
-                        comp[w] = ncomp;
-                        if w == v {
-                            break;
-                        }
-                    }
-                    ncomp += 1;
-                }
-            }
-        }
-    }
-    comp
-}
-
-/// A shortest path from `start` back to `start` inside its component:
-/// `[start, …, start]`.
-fn cycle_through(succ: &[Vec<usize>], comp: &[usize], start: usize) -> Option<Vec<usize>> {
-    let c = comp[start];
-    let mut prev: HashMap<usize, usize> = HashMap::new();
-    let mut queue = std::collections::VecDeque::new();
-    for &w in &succ[start] {
-        if comp[w] == c && !prev.contains_key(&w) {
-            prev.insert(w, start);
-            queue.push_back(w);
-        }
-    }
-    while let Some(v) = queue.pop_front() {
-        if v == start {
-            let mut path = vec![start];
-            let mut cur = prev[&start];
-            while cur != start {
-                path.push(cur);
-                cur = prev[&cur];
-            }
-            path.push(start);
-            path.reverse();
-            return Some(path);
-        }
-        for &w in &succ[v] {
-            if comp[w] == c && !prev.contains_key(&w) {
-                prev.insert(w, v);
-                queue.push_back(w);
-            }
-        }
-    }
-    None
 }
 
 /// Sort key for messages: numbers numerically, then everything else by text.

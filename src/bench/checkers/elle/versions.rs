@@ -15,9 +15,9 @@
 //! preceding itself (a transaction that read `v` and wrote `v` again) is
 //! kept as an edge but is not a cycle, as in Elle.
 
-use super::graph::tarjan;
 use super::txns::{Id, Txns};
 use super::Case;
+use crate::bench::checkers::graph::sccs;
 use crate::bench::history::OpType;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -89,7 +89,7 @@ fn cycles(g: &VersionGraphs) -> Vec<(Id, Vec<Version>)> {
                 adj[a as usize].push(b);
             }
         }
-        for scc in tarjan(&adj) {
+        for scc in sccs(&adj) {
             if scc.len() > 1 {
                 let mut vs: Vec<Version> = scc.iter().map(|&i| names[i as usize]).collect();
                 vs.sort();

@@ -1,0 +1,5 @@
+//! The checkers.
+
+pub mod elle;
+pub mod graph;
+pub mod kafka;
