@@ -4,8 +4,8 @@
 //! rate, one worker per node, final reads after heal + 10 s), and the bench's
 //! set-full checker over the resulting history.
 
+use glomers::bench::checkers::set_full::check_set_full;
 use glomers::bench::history::{History, Op, OpType, Process};
-use glomers::bench::workloads::broadcast::check_set_full;
 use glomers::challenges::broadcast::Broadcast;
 use glomers::runtime::NodeHost;
 use rand::rngs::StdRng;
@@ -243,7 +243,7 @@ fn run(sim: Sim) -> Outcome {
         .filter(|o| o.kind == OpType::Invoke)
         .count();
     Outcome {
-        result: check_set_full(&history),
+        result: check_set_full(&history, "broadcast"),
         server_msgs,
         ops,
     }

@@ -368,7 +368,8 @@ impl<N: Node> Sim<N> {
             }
             self.now += MS;
         }
-        let result = self.workload.check(&self.history, &self.opts);
+        let input = glomers::bench::checkers::Input::new(&self.history, &self.opts);
+        let result = self.workload.checker().check(&input);
         Outcome {
             result,
             history: self.history,

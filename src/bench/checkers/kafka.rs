@@ -1,5 +1,6 @@
 //! The kafka checker: Jepsen's Kafka analysis as Maelstrom 0.2.3 (Jepsen
-//! 0.3.1) runs it, rewritten from its behaviour (spec §5.5).
+//! 0.3.1) runs it (`jepsen: jepsen/src/jepsen/tests/kafka.clj`, `checker`),
+//! rewritten from its behaviour.
 //!
 //! # What it builds
 //!
@@ -72,7 +73,7 @@
 //! offsets (which would make Jepsen's vector-backed logs throw) are also
 //! `unknown`.
 
-use super::graph;
+use super::{graph, Checker, Input};
 use crate::bench::history::{History, Op, OpType, Process};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -894,6 +895,16 @@ fn condense(kind: &str, mut errs: Vec<Value>) -> Value {
         errs.into_iter().skip(skip).collect()
     };
     json!({"count": count, "errs": errs})
+}
+
+/// The kafka checker.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Kafka;
+
+impl Checker for Kafka {
+    fn check(&self, input: &Input<'_>) -> Value {
+        check(input.history)
+    }
 }
 
 /// Check a kafka history; returns the workload's result map.

@@ -50,7 +50,8 @@
 //! See [`crate::bench::checkers::kafka`].
 
 use crate::bench::checkers::kafka::key_text;
-use crate::bench::history::{History, OpType};
+use crate::bench::checkers::{self, Checker};
+use crate::bench::history::OpType;
 use crate::bench::opts::TestOpts;
 use crate::bench::workload::{
     check_closed_body, malformed_reply, map_failure, ClientStep, Completion, FinalStep, GenCtx,
@@ -353,8 +354,8 @@ impl Workload for Kafka {
         Box::new(KafkaClient::default())
     }
 
-    fn check(&self, history: &History, _opts: &TestOpts) -> Value {
-        crate::bench::checkers::kafka::check(history)
+    fn checker(&self) -> Box<dyn Checker> {
+        Box::new(checkers::kafka::Kafka)
     }
 }
 

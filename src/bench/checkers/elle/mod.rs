@@ -1,5 +1,7 @@
-//! Elle's rw-register checker, as Maelstrom runs it on `txn-rw-register`
-//! (../shared/maelstrom-spec.md §5.6, §8), written for this crate (it
+//! Elle's rw-register checker (`elle: src/elle/rw_register.clj`), as
+//! Maelstrom runs it on `txn-rw-register`
+//! (`maelstrom: src/maelstrom/workload/txn_rw_register.clj`), written for
+//! this crate (it
 //! replaced the `adya` crate, which was not sound as published: an unknown
 //! model name prohibited nothing, duplicate writes made it give up and
 //! pass, and it named a write cycle whose edges were also reads G0).

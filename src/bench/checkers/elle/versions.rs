@@ -1,7 +1,8 @@
 //! Version graphs: what we can tell about the order of each key's values.
 //!
 //! A register's reads do not reveal the order of its versions, so it is
-//! inferred from two sources, added one at a time (spec §8.4):
+//! inferred from two sources, added one at a time (`elle:
+//! src/elle/rw_register.clj`, `version-graphs`):
 //!
 //! 1. *initial state*: `null` precedes every value an `ok` or `info`
 //!    transaction externally wrote and every value an `ok` one externally
