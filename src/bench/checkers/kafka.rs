@@ -82,6 +82,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 type Msg = String;
 /// A key.
 type Key = String;
+/// Write→read edges of the cycle graph: (writer, reader) → the key and
+/// message read.
+type WrEdges = HashMap<(usize, usize), (Key, Msg)>;
 
 /// Error types that do not invalidate a test.
 pub const ALLOWED: &[&str] = &[
@@ -742,8 +745,11 @@ impl<'a> Analysis<'a> {
         m
     }
 
-    /// Cycles over write→read and real-time edges (see the module docs).
-    fn cycles(&mut self, history_len: usize) -> BTreeMap<&'static str, Vec<Value>> {
+    /// The write→read and real-time graph (see the module docs): vertex
+    /// `i < n` is `txns[i]`, vertex `n + pos` is history position `pos`;
+    /// with the key and message of each write→read edge. None when there
+    /// is no write→read edge (so no cycle) or the graph is too large.
+    fn cycle_graph(&mut self, history_len: usize) -> Option<(Vec<Vec<u32>>, WrEdges)> {
         let n = self.txns.len();
         let chain = |pos: usize| n + pos;
         let total = n + history_len + 1;
@@ -751,13 +757,12 @@ impl<'a> Analysis<'a> {
             self.crashes.push(format!(
                 "the history is too long to search for cycles ({total} vertices)"
             ));
-            return BTreeMap::new();
+            return None;
         }
         // Vertex numbers fit in u32 (checked above), as the graph kernel wants.
         let v32 = |v: usize| v as u32;
         let mut succ: Vec<Vec<u32>> = vec![Vec::new(); total];
-        // Edge kinds, for explanations: (from, to) → Some((key, msg)) for wr.
-        let mut wr: HashMap<(usize, usize), (Key, Msg)> = HashMap::new();
+        let mut wr: WrEdges = HashMap::new();
         let mut crashes = Vec::new();
         for ((k, v), readers) in &self.readers_of {
             let Some(&w) = self.writer_of.get(&(k.clone(), v.clone())) else {
@@ -778,7 +783,7 @@ impl<'a> Analysis<'a> {
         }
         self.crashes.extend(crashes);
         if wr.is_empty() {
-            return BTreeMap::new();
+            return None;
         }
         for pos in 0..history_len {
             succ[chain(pos)].push(v32(chain(pos + 1)));
@@ -794,7 +799,49 @@ impl<'a> Analysis<'a> {
                 succ[chain(inv)].push(v32(i));
             }
         }
-        let comp = graph::component_ids(&graph::sccs(&succ), total);
+        Some((succ, wr))
+    }
+
+    /// A cycle `[start, …, start]` as Jepsen reports it: its operations and
+    /// the step between each two (`wr` with key and message, or
+    /// `realtime` for a run through history positions); named
+    /// `G1c-realtime` if it has a real-time step, else `G1c`.
+    fn explain_cycle(&self, path: &[usize], wr: &WrEdges) -> (&'static str, Value) {
+        let n = self.txns.len();
+        let mut steps = Vec::new();
+        let mut cycle = Vec::new();
+        let mut realtime = false;
+        let mut prev = path[0];
+        cycle.push(self.op_json(prev));
+        let mut rt_pending = false;
+        for &v in path.iter().skip(1) {
+            if v >= n {
+                rt_pending = true;
+                continue;
+            }
+            if rt_pending {
+                realtime = true;
+                steps.push(json!({"type": "realtime"}));
+            } else if let Some((k, msg)) = wr.get(&(prev, v)) {
+                steps.push(json!({"type": "wr", "key": k, "value": msg_value(msg)}));
+            }
+            rt_pending = false;
+            cycle.push(self.op_json(v));
+            prev = v;
+        }
+        let name = if realtime { "G1c-realtime" } else { "G1c" };
+        (name, json!({"cycle": cycle, "steps": steps}))
+    }
+
+    /// Cycles over write→read and real-time edges (see the module docs):
+    /// one per strongly connected component with two or more operations,
+    /// the shortest through its first operation.
+    fn cycles(&mut self, history_len: usize) -> BTreeMap<&'static str, Vec<Value>> {
+        let Some((succ, wr)) = self.cycle_graph(history_len) else {
+            return BTreeMap::new();
+        };
+        let n = self.txns.len();
+        let comp = graph::component_ids(&graph::sccs(&succ), succ.len());
         let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
         for (v, &c) in comp.iter().enumerate().take(n) {
             members.entry(c).or_default().push(v);
@@ -812,36 +859,14 @@ impl<'a> Analysis<'a> {
                     .copied()
                     .filter(move |&w| comp[w as usize] == c)
             };
-            let Some(mut path) = graph::shortest_cycle(v32(start), same_component) else {
+            // `start` < n fits in u32: the whole graph does (cycle_graph).
+            let Some(path) = graph::shortest_cycle(start as u32, same_component) else {
                 continue;
             };
-            path.push(v32(start));
-            let path: Vec<usize> = path.into_iter().map(|v| v as usize).collect();
-            let mut steps = Vec::new();
-            let mut cycle = Vec::new();
-            let mut realtime = false;
-            let mut prev = start;
-            cycle.push(self.op_json(start));
-            let mut rt_pending = false;
-            for &v in path.iter().skip(1) {
-                if v >= n {
-                    rt_pending = true;
-                    continue;
-                }
-                if rt_pending {
-                    realtime = true;
-                    steps.push(json!({"type": "realtime"}));
-                } else if let Some((k, msg)) = wr.get(&(prev, v)) {
-                    steps.push(json!({"type": "wr", "key": k, "value": msg_value(msg)}));
-                }
-                rt_pending = false;
-                cycle.push(self.op_json(v));
-                prev = v;
-            }
-            let name = if realtime { "G1c-realtime" } else { "G1c" };
-            out.entry(name)
-                .or_default()
-                .push(json!({"cycle": cycle, "steps": steps}));
+            let mut path: Vec<usize> = path.into_iter().map(|v| v as usize).collect();
+            path.push(start);
+            let (name, case) = self.explain_cycle(&path, &wr);
+            out.entry(name).or_default().push(case);
         }
         out
     }
@@ -897,6 +922,47 @@ fn condense(kind: &str, mut errs: Vec<Value>) -> Value {
     json!({"count": count, "errs": errs})
 }
 
+/// The `unseen` error: at the end, per key, how many acknowledged
+/// messages no poll returned, and up to 32 of them.
+fn unseen_error(a: &Analysis<'_>) -> Option<Value> {
+    let (time, unseen) = a.unseen()?;
+    if unseen.is_empty() {
+        return None;
+    }
+    let counts: Map<String, Value> = unseen
+        .iter()
+        .map(|(k, s)| (k.clone(), json!(s.len())))
+        .collect();
+    let messages: Map<String, Value> = unseen
+        .iter()
+        .map(|(k, s)| {
+            let mut vs: Vec<Value> = s.iter().map(|v| msg_value(v)).collect();
+            vs.sort_by(msg_order);
+            vs.truncate(32);
+            (k.clone(), Value::Array(vs))
+        })
+        .collect();
+    Some(json!({"time": time, "unseen": counts, "messages": messages}))
+}
+
+/// The worst realtime lag (the first of the largest), in seconds; None
+/// when there is no sample.
+fn worst_realtime_lag(a: &Analysis<'_>) -> Option<Value> {
+    let lags = a.realtime_lags();
+    let worst = lags
+        .iter()
+        .fold(None::<&(u64, Process, Key, u64)>, |best, l| match best {
+            Some(b) if b.3 >= l.3 => Some(b),
+            _ => Some(l),
+        });
+    worst.map(|(time, process, key, lag)| {
+        json!({
+            "time": *time as f64 / 1e9, "lag": *lag as f64 / 1e9,
+            "process": process, "key": key,
+        })
+    })
+}
+
 /// The kafka checker.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Kafka;
@@ -933,41 +999,10 @@ pub fn check(history: &History) -> Value {
     for (kind, errs) in a.cycles(history.ops.len()) {
         add(kind, errs);
     }
-    if let Some((time, unseen)) = a.unseen() {
-        if !unseen.is_empty() {
-            let counts: Map<String, Value> = unseen
-                .iter()
-                .map(|(k, s)| (k.clone(), json!(s.len())))
-                .collect();
-            let messages: Map<String, Value> = unseen
-                .iter()
-                .map(|(k, s)| {
-                    let mut vs: Vec<Value> = s.iter().map(|v| msg_value(v)).collect();
-                    vs.sort_by(msg_order);
-                    vs.truncate(32);
-                    (k.clone(), Value::Array(vs))
-                })
-                .collect();
-            errors.insert(
-                "unseen",
-                json!({"time": time, "unseen": counts, "messages": messages}),
-            );
-        }
+    if let Some(unseen) = unseen_error(&a) {
+        errors.insert("unseen", unseen);
     }
-    let lags = a.realtime_lags();
-    let worst = lags
-        .iter()
-        .fold(None::<&(u64, Process, Key, u64)>, |best, l| match best {
-            Some(b) if b.3 >= l.3 => Some(b),
-            _ => Some(l),
-        });
-    let worst_json = match worst {
-        Some((time, process, key, lag)) => json!({
-            "time": *time as f64 / 1e9, "lag": *lag as f64 / 1e9,
-            "process": process, "key": key,
-        }),
-        None => json!({"time": 0, "lag": 0}),
-    };
+    let worst = worst_realtime_lag(&a);
     if worst.is_none() {
         a.crashes
             .push("no realtime-lag samples (no ok poll of an assigned key)".into());
@@ -998,7 +1033,10 @@ pub fn check(history: &History) -> Value {
     out.insert("valid?".into(), valid);
     out.insert("bad-error-types".into(), json!(bad));
     out.insert("error-types".into(), json!(error_types));
-    out.insert("worst-realtime-lag".into(), worst_json);
+    out.insert(
+        "worst-realtime-lag".into(),
+        worst.unwrap_or_else(|| json!({"time": 0, "lag": 0})),
+    );
     out.insert("info-txn-causes".into(), json!(causes));
     if !a.crashes.is_empty() {
         a.crashes.sort();

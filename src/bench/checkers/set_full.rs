@@ -184,66 +184,59 @@ fn op_json(ops: &[Op], i: Option<usize>) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn summarize(ops: &[Op], states: Vec<ElemState>, dups: BTreeMap<Elem, (Value, usize)>) -> Value {
-    struct Res {
-        elem: Elem,
-        value: Value,
-        outcome: Outcome,
-        stable_latency: Option<u64>,
-        lost_latency: Option<u64>,
-        known: Option<usize>,
-        last_absent: Option<usize>,
-    }
-    let mut results: Vec<Res> = states
-        .into_iter()
-        .map(|st| {
-            let present = st.last_present.map(|i| i as i64).unwrap_or(-1);
-            let absent = st.last_absent.map(|i| i as i64).unwrap_or(-1);
-            let stable = st.last_present.is_some() && absent < present;
-            let lost = matches!((st.known, st.last_absent), (Some(k), Some(a)) if present < a as i64 && k < a);
-            let time_after = |i: Option<usize>| i.map(|i| ops[i].time + 1).unwrap_or(0);
-            let (outcome, stable_latency, lost_latency) = match st.known {
-                Some(k) if stable => (
-                    Outcome::Stable,
-                    Some(latency_ms(ops, k, time_after(st.last_absent))),
-                    None,
-                ),
-                Some(k) if lost => (
-                    Outcome::Lost,
-                    None,
-                    Some(latency_ms(ops, k, time_after(st.last_present))),
-                ),
-                _ => (Outcome::NeverRead, None, None),
-            };
-            Res {
-                elem: Elem::of(&st.value),
-                value: st.value,
-                outcome,
-                stable_latency,
-                lost_latency,
-                known: st.known,
-                last_absent: st.last_absent,
-            }
-        })
-        .collect();
-    results.sort_by(|a, b| a.elem.cmp(&b.elem));
-    let of = |o: Outcome| -> Vec<Value> {
-        results
-            .iter()
-            .filter(|r| r.outcome == o)
-            .map(|r| r.value.clone())
-            .collect()
+/// How an element ended, with its latencies and the ops that explain them.
+struct ElemResult {
+    elem: Elem,
+    value: Value,
+    outcome: Outcome,
+    stable_latency: Option<u64>,
+    lost_latency: Option<u64>,
+    known: Option<usize>,
+    last_absent: Option<usize>,
+}
+
+/// Decide one element: stable, lost or never read, with its latency.
+fn resolve(ops: &[Op], st: ElemState) -> ElemResult {
+    let present = st.last_present.map(|i| i as i64).unwrap_or(-1);
+    let absent = st.last_absent.map(|i| i as i64).unwrap_or(-1);
+    let stable = st.last_present.is_some() && absent < present;
+    let lost =
+        matches!((st.known, st.last_absent), (Some(k), Some(a)) if present < a as i64 && k < a);
+    let time_after = |i: Option<usize>| i.map(|i| ops[i].time + 1).unwrap_or(0);
+    let (outcome, stable_latency, lost_latency) = match st.known {
+        Some(k) if stable => (
+            Outcome::Stable,
+            Some(latency_ms(ops, k, time_after(st.last_absent))),
+            None,
+        ),
+        Some(k) if lost => (
+            Outcome::Lost,
+            None,
+            Some(latency_ms(ops, k, time_after(st.last_present))),
+        ),
+        _ => (Outcome::NeverRead, None, None),
     };
-    let stable = of(Outcome::Stable);
-    let lost = of(Outcome::Lost);
-    let never_read = of(Outcome::NeverRead);
-    let mut stale: Vec<&Res> = results
+    ElemResult {
+        elem: Elem::of(&st.value),
+        value: st.value,
+        outcome,
+        stable_latency,
+        lost_latency,
+        known: st.known,
+        last_absent: st.last_absent,
+    }
+}
+
+/// The stale elements (stable, but missed by some read after they were
+/// known), and the eight stalest with the ops that show it.
+fn stale(ops: &[Op], results: &[ElemResult]) -> (Vec<Value>, Vec<Value>) {
+    let mut stale: Vec<&ElemResult> = results
         .iter()
         .filter(|r| r.outcome == Outcome::Stable && r.stable_latency.unwrap_or(0) > 0)
         .collect();
-    let stale_values: Vec<Value> = stale.iter().map(|r| r.value.clone()).collect();
+    let values: Vec<Value> = stale.iter().map(|r| r.value.clone()).collect();
     stale.sort_by(|a, b| (b.stable_latency, &b.elem).cmp(&(a.stable_latency, &a.elem)));
-    let worst_stale: Vec<Value> = stale
+    let worst: Vec<Value> = stale
         .iter()
         .take(8)
         .map(|r| {
@@ -257,6 +250,43 @@ fn summarize(ops: &[Op], states: Vec<ElemState>, dups: BTreeMap<Elem, (Value, us
             })
         })
         .collect();
+    (values, worst)
+}
+
+/// The duplicates report: counts, the elements, and a warning.
+fn report_duplicates(m: &mut Map<String, Value>, dups: &BTreeMap<Elem, (Value, usize)>) {
+    m.insert("duplicated-count".into(), json!(dups.len()));
+    let dup_map: Map<String, Value> = dups
+        .values()
+        .map(|(v, n)| (v.to_string(), json!(n)))
+        .collect();
+    if !dups.is_empty() {
+        m.insert(
+            "warnings".into(),
+            json!([format!(
+                "{} element(s) appeared more than once in a single read; Maelstrom's \
+                 set-full never reports this, so the verdict ignores it",
+                dups.len()
+            )]),
+        );
+    }
+    m.insert("duplicated".into(), Value::Object(dup_map));
+}
+
+fn summarize(ops: &[Op], states: Vec<ElemState>, dups: BTreeMap<Elem, (Value, usize)>) -> Value {
+    let mut results: Vec<ElemResult> = states.into_iter().map(|st| resolve(ops, st)).collect();
+    results.sort_by(|a, b| a.elem.cmp(&b.elem));
+    let of = |o: Outcome| -> Vec<Value> {
+        results
+            .iter()
+            .filter(|r| r.outcome == o)
+            .map(|r| r.value.clone())
+            .collect()
+    };
+    let stable = of(Outcome::Stable);
+    let lost = of(Outcome::Lost);
+    let never_read = of(Outcome::NeverRead);
+    let (stale_values, worst_stale) = stale(ops, &results);
     let valid = if !lost.is_empty() {
         Validity::Invalid
     } else if stable.is_empty() {
@@ -283,22 +313,7 @@ fn summarize(ops: &[Op], states: Vec<ElemState>, dups: BTreeMap<Elem, (Value, us
     if let Some(q) = quantiles(&lost_lat) {
         m.insert("lost-latencies".into(), q);
     }
-    m.insert("duplicated-count".into(), json!(dups.len()));
-    let dup_map: Map<String, Value> = dups
-        .values()
-        .map(|(v, n)| (v.to_string(), json!(n)))
-        .collect();
-    if !dups.is_empty() {
-        m.insert(
-            "warnings".into(),
-            json!([format!(
-                "{} element(s) appeared more than once in a single read; Maelstrom's \
-                 set-full never reports this, so the verdict ignores it",
-                dups.len()
-            )]),
-        );
-    }
-    m.insert("duplicated".into(), Value::Object(dup_map));
+    report_duplicates(&mut m, &dups);
     Value::Object(m)
 }
 

@@ -659,17 +659,12 @@ pub fn cycle_cases(cx: &Context<'_>, timeout: std::time::Duration) -> Vec<Case> 
     cases
 }
 
-fn scc_cases(
-    cx: &Context<'_>,
-    scc: &Scc,
-    specs: &[Spec],
-    present: u8,
-    timeout: std::time::Duration,
-) -> Vec<Case> {
+/// The probes of one component: a `<model>-cycle-exists` case for each
+/// model whose subgraph has a cycle (skipping models a hit already rules
+/// out), and the set of models ruled out.
+fn probe_cases(cx: &Context<'_>, scc: &Scc) -> (Vec<Case>, HashSet<&'static str>) {
     let mut out = Vec::new();
-    // Probes.
     let mut impossible: HashSet<&'static str> = HashSet::new();
-    let mut hits: Vec<&'static str> = Vec::new();
     for p in PROBES {
         if impossible.contains(p.model) {
             continue;
@@ -703,9 +698,20 @@ fn scc_cases(
             kind,
             ops,
         });
-        hits.push(p.model);
         impossible.extend(models::models_at_least(p.model));
     }
+    (out, impossible)
+}
+
+/// Probes, then searches for concrete cycles, in one component.
+fn scc_cases(
+    cx: &Context<'_>,
+    scc: &Scc,
+    specs: &[Spec],
+    present: u8,
+    timeout: std::time::Duration,
+) -> Vec<Case> {
+    let (mut out, impossible) = probe_cases(cx, scc);
     // Cycle classes that the acyclic probes rule out.
     let possible: Vec<&str> = PROBES
         .iter()
