@@ -3,8 +3,9 @@
 //! limit, heal, recovery wait, final ops, final time limit) can be checked
 //! on the history exactly.
 
+use glomers::bench::checkers::{Checker, Input};
 use glomers::bench::engine::{run_with, EngineConfig};
-use glomers::bench::history::{History, OpType, Process};
+use glomers::bench::history::{OpType, Process};
 use glomers::bench::opts::TestOpts;
 use glomers::bench::workload::{
     ClientStep, Completion, FinalStep, GenCtx, Invocation, RpcOutcome, Workload, WorkloadClient,
@@ -66,8 +67,8 @@ impl Workload for FinalEcho {
     fn new_client(&self, _ctx: &GenCtx<'_>) -> Box<dyn WorkloadClient> {
         Box::new(Client)
     }
-    fn check(&self, history: &History, _opts: &TestOpts) -> Value {
-        json!({"valid?": true, "ops": history.ops.len()})
+    fn checker(&self) -> Box<dyn Checker> {
+        Box::new(|i: &Input<'_>| json!({"valid?": true, "ops": i.history.ops.len()}))
     }
 }
 
@@ -252,8 +253,8 @@ impl Workload for SetupEcho {
     fn new_client(&self, _ctx: &GenCtx<'_>) -> Box<dyn WorkloadClient> {
         Box::new(Client)
     }
-    fn check(&self, _history: &History, _opts: &TestOpts) -> Value {
-        json!({"valid?": true})
+    fn checker(&self) -> Box<dyn Checker> {
+        Box::new(|_: &Input<'_>| json!({"valid?": true}))
     }
 }
 

@@ -3,7 +3,7 @@
 //! the unit tests in src/bench/elle/cycles.rs), per supported model, and
 //! against an independent oracle on random small histories.
 
-use glomers::bench::elle::{check_rw_register, check_with_timeout};
+use glomers::bench::checkers::elle::{check_rw_register, check_with_timeout};
 use glomers::bench::history::{History, Op, OpType, Process};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -4,7 +4,7 @@
 //! judged by the bench's checker. Two deliberately broken nodes show the
 //! checker catches what read committed forbids.
 
-use glomers::bench::elle::check_rw_register;
+use glomers::bench::checkers::elle::check_rw_register;
 use glomers::bench::history::{History, Op, OpType, Process};
 use glomers::bench::inprocess::factory;
 use glomers::bench::opts::LatencyDist;

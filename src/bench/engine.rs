@@ -1178,43 +1178,15 @@ impl<'a> Engine<'a> {
     // ---- checking ------------------------------------------------------
 
     fn check(&mut self) -> (Value, Validity) {
-        let ops = results::op_count(&self.history);
-        let workload_result = {
-            let wl = &self.workload;
-            let h = &self.history;
-            let opts = self.opts;
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wl.check(h, opts))) {
-                Ok(v) => v,
-                Err(p) => {
-                    let why = p
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_else(|| "panic".into());
-                    json!({"valid?": "unknown", "error": format!("the workload checker panicked: {why}")})
-                }
-            }
+        use crate::bench::checkers::{self, net::Traffic, node_output::NodeOutput, Input};
+        let input = Input {
+            traffic: Traffic::of(&self.net),
+            node_output: NodeOutput {
+                count: self.node_error_count,
+                errors: &self.node_errors,
+            },
+            ..Input::new(&self.history, self.opts)
         };
-        let mut parts = vec![
-            ("stats", results::stats(&self.history)),
-            (
-                "availability",
-                results::availability(&self.history, self.opts),
-            ),
-            ("net", self.net.stats(ops)),
-            ("workload", workload_result),
-        ];
-        if self.node_error_count > 0 {
-            parts.push((
-                "node-output",
-                json!({
-                    "valid?": false,
-                    "error-count": self.node_error_count,
-                    "errors": self.node_errors,
-                    "note": "a node printed lines that are not valid Maelstrom messages; Maelstrom would stop reading that node (spec §1.6), this bench reports them and fails the run",
-                }),
-            ));
-        }
-        results::compose(parts)
+        checkers::check_test(self.workload.checker(), &input)
     }
 }

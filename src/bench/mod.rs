@@ -8,20 +8,22 @@
 //! - [`workloads`]: the workloads, by `-w` name.
 //! - [`services`]: lin-kv, seq-kv, lww-kv, lin-tso.
 //! - [`check`]: validity and quantiles shared by checkers.
+//! - [`checkers`]: every checker behind one interface, and the list each
+//!   test runs (stats, availability, net, the workload's).
 //! - [`engine`]: the discrete-event core shared by process and in-process runs.
 //! - [`net`]: the simulated network and the message journal.
 //! - [`nemesis`]: partition shapes.
 //! - [`backend`]: node I/O; the process backend (one child per node).
 //! - [`inprocess`]: nodes built from factories (any `Node`), on a virtual clock.
 //! - [`sim`]: a simulated cluster for tests (builder, faults, `call`).
-//! - [`results`]: stats and availability checkers, result map, run directories.
-//! - [`elle`]: Elle's rw-register checker (txn-rw-register).
+//! - [`results`]: verdict lines, exit codes, run directories.
 //! - [`cli`]: the `glomers` command line (`test`, `challenge`, `sweep`).
 //!
 //! # Adding a workload
 //!
 //! 1. Implement [`workload::Workload`] (generator, client, checker) in
-//!    `workloads/<name>.rs` and add its arm to [`workloads::make`]. The
+//!    `workloads/<name>.rs` and add its arm to [`workloads::make`]; its
+//!    checker is one of [`checkers`] (or a new file there). The
 //!    engine does everything else: processes, clients, `msg_id`s, timeouts,
 //!    the network, the nemesis, the history and the common checkers.
 //! 2. For `--in-process` runs, add the handler's arm to
@@ -31,8 +33,8 @@
 //!    from a test.
 pub mod backend;
 pub mod check;
+pub mod checkers;
 pub mod cli;
-pub mod elle;
 pub mod engine;
 pub mod history;
 pub mod inprocess;

@@ -394,135 +394,16 @@ impl Network {
         }
         s
     }
-
-    /// Maelstrom's `net` checker over the journal (`maelstrom:
-    /// src/maelstrom/net/checker.clj`); msgs-per-op divides by `op_count`
-    /// (client invocations) and is omitted when 0.
-    pub fn stats(&self, op_count: usize) -> Value {
-        let names: Vec<(bool, bool)> = self
-            .messages
-            .iter()
-            .map(|m| {
-                let c = is_client_name(&self.endpoints[m.src].name)
-                    || is_client_name(&self.endpoints[m.dest].name);
-                (c, !c)
-            })
-            .collect();
-        net_stats(&self.journal, &names, op_count)
-    }
 }
 
 fn json_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-/// The `net` result from journal events and, per message id, whether it
-/// belongs to the clients group and the servers group.
-pub fn net_stats(journal: &[JournalEvent], groups: &[(bool, bool)], op_count: usize) -> Value {
-    #[derive(Default)]
-    struct G {
-        send: u64,
-        recv: u64,
-        seen: std::collections::HashSet<u64>,
-    }
-    let mut all = G::default();
-    let mut clients = G::default();
-    let mut servers = G::default();
-    for ev in journal {
-        let (c, s) = groups
-            .get(ev.msg as usize)
-            .copied()
-            .unwrap_or((false, true));
-        let bump = |g: &mut G| {
-            if ev.recv {
-                g.recv += 1;
-            } else {
-                g.send += 1;
-            }
-            g.seen.insert(ev.msg);
-        };
-        bump(&mut all);
-        if c {
-            bump(&mut clients);
-        }
-        if s {
-            bump(&mut servers);
-        }
-    }
-    let render = |g: &G, per_op: bool| {
-        let mut m = serde_json::Map::new();
-        m.insert("send-count".into(), g.send.into());
-        m.insert("recv-count".into(), g.recv.into());
-        m.insert("msg-count".into(), (g.seen.len() as u64).into());
-        if per_op && op_count > 0 {
-            m.insert(
-                "msgs-per-op".into(),
-                (g.seen.len() as f64 / op_count as f64).into(),
-            );
-        }
-        Value::Object(m)
-    };
-    serde_json::json!({
-        "all": render(&all, true),
-        "clients": render(&clients, false),
-        "servers": render(&servers, true),
-        "valid?": true,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
-
-    fn ev(t: u64, recv: bool, msg: u64) -> JournalEvent {
-        JournalEvent {
-            time: Duration::from_millis(t),
-            recv,
-            msg,
-        }
-    }
-
-    #[test]
-    fn msgs_per_op_on_a_hand_built_journal() {
-        // Messages: 0 c0→n0 (client), 1 n0→n1, 2 n1→n0, 3 n0→c0 (client),
-        // 4 n0→lin-kv (server), 5 n0→n1 (dropped: sent, never received).
-        let groups = vec![
-            (true, false),
-            (false, true),
-            (false, true),
-            (true, false),
-            (false, true),
-            (false, true),
-        ];
-        let journal = vec![
-            ev(0, false, 0),
-            ev(0, true, 0),
-            ev(1, false, 1),
-            ev(2, true, 1),
-            ev(2, false, 2),
-            ev(3, true, 2),
-            ev(3, false, 3),
-            ev(3, true, 3),
-            ev(4, false, 4),
-            ev(5, true, 4),
-            ev(6, false, 5),
-        ];
-        let s = net_stats(&journal, &groups, 2);
-        assert_eq!(s["all"]["send-count"], 6);
-        assert_eq!(s["all"]["recv-count"], 5);
-        assert_eq!(s["all"]["msg-count"], 6);
-        assert_eq!(s["all"]["msgs-per-op"], 3.0);
-        assert_eq!(s["servers"]["msg-count"], 4);
-        assert_eq!(s["servers"]["send-count"], 4);
-        assert_eq!(s["servers"]["recv-count"], 3);
-        assert_eq!(s["servers"]["msgs-per-op"], 2.0);
-        assert_eq!(s["clients"]["msg-count"], 2);
-        assert!(s["clients"].get("msgs-per-op").is_none());
-        assert_eq!(s["valid?"], true);
-        let none = net_stats(&journal, &groups, 0);
-        assert!(none["all"].get("msgs-per-op").is_none());
-    }
 
     #[test]
     fn head_of_line_blocking_and_partitions() {

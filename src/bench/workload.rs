@@ -4,11 +4,12 @@
 //! ([`Workload::next_op`], [`Workload::final_step`]), a **client** that turns
 //! one operation into one or more RPCs to a node and the replies into a
 //! completion ([`WorkloadClient`]), and a **checker** over the finished
-//! history ([`Workload::check`]). The engine owns time, workers, processes,
+//! history ([`Workload::checker`], one of [`crate::bench::checkers`]). The engine owns time, workers, processes,
 //! client ids, `msg_id`s, the 5 s RPC timeout, the network, the nemesis and
 //! the history; a workload never sees any of that.
 
-use super::history::{History, OpType};
+use super::checkers::Checker;
+use super::history::OpType;
 use super::opts::TestOpts;
 use rand::rngs::StdRng;
 use serde_json::Value;
@@ -196,12 +197,13 @@ pub trait Workload: Send {
     /// A fresh client for a worker.
     fn new_client(&self, ctx: &GenCtx<'_>) -> Box<dyn WorkloadClient>;
 
-    /// Check a finished history; returns the workload's result map, which
-    /// holds `valid?` (true, false or "unknown") and Maelstrom's keys.
-    fn check(&self, history: &History, opts: &TestOpts) -> Value;
+    /// The workload's checker (its result goes under `workload` in the
+    /// test's results), from [`crate::bench::checkers`].
+    fn checker(&self) -> Box<dyn Checker>;
 }
 
-/// Maelstrom's error mapping ([M] `client.clj` `with-errors`, spec §1.5):
+/// Maelstrom's error mapping (`maelstrom: src/maelstrom/client.clj`,
+/// `with-errors`):
 /// a timeout is `fail` for idempotent `f`s, else `info`; an error reply is
 /// `fail` if its code is definite or `f` is idempotent, else `info`. The
 /// completion keeps the invocation's value; `error` is `"net-timeout"` or

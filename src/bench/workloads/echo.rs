@@ -1,11 +1,9 @@
-//! The `echo` workload (spec §5.1): each op sends
-//! `{"type":"echo","echo":"Please echo <k>"}` and expects `echo_ok` with the
-//! same value back. The checker compares every invocation's value with the
-//! `echo` field of its completion, so a timeout or an error (whose
-//! completion keeps the original string) is an error too. No final phase;
-//! clients are not reusable; no operation is idempotent.
+//! The `echo` workload (`maelstrom: src/maelstrom/workload/echo.clj`): each
+//! op sends `{"type":"echo","echo":"Please echo <k>"}` and expects `echo_ok`
+//! with the same value back, as [`crate::bench::checkers::echo`] checks. No
+//! final phase; clients are not reusable; no operation is idempotent.
 
-use crate::bench::history::{History, OpType};
+use crate::bench::checkers::{self, Checker};
 use crate::bench::opts::TestOpts;
 use crate::bench::workload::{
     check_closed_body, malformed_reply, map_failure, ClientStep, Completion, GenCtx, Invocation,
@@ -60,50 +58,19 @@ impl Workload for Echo {
         Box::new(Client)
     }
 
-    fn check(&self, history: &History, _opts: &TestOpts) -> Value {
-        let mut errors = Vec::new();
-        for (inv, done) in history.client_pairs() {
-            // As in Maelstrom (knossos' pair index), an operation that ended
-            // `info` (timeout, indefinite error, malformed reply) or never
-            // ended is not checked; `ok` and `fail` ones are.
-            let Some(done) = done.filter(|d| d.kind != OpType::Info) else {
-                continue;
-            };
-            let received = done.value.get("echo").cloned().unwrap_or(Value::Null);
-            if received != inv.value {
-                errors.push(json!({
-                    "expected": inv.value,
-                    "received": received,
-                    "invocation": inv,
-                    "completion": done,
-                }));
-            }
-        }
-        json!({"valid?": errors.is_empty(), "errors": errors})
+    fn checker(&self) -> Box<dyn Checker> {
+        Box::new(checkers::echo::Echo)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::history::{Op, Process};
+    use crate::bench::history::OpType;
     use crate::bench::workload::RpcFailure;
 
-    fn op(kind: OpType, value: Value) -> Op {
-        Op {
-            index: 0,
-            time: 0,
-            process: Process::Client(0),
-            kind,
-            f: "echo".into(),
-            value,
-            error: None,
-            final_phase: false,
-        }
-    }
-
     #[test]
-    fn client_and_checker() {
+    fn client_maps_replies() {
         let inv = Invocation::new("echo", json!("Please echo 3"));
         let mut c = Client;
         assert_eq!(
@@ -124,33 +91,5 @@ mod tests {
             panic!("done expected");
         };
         assert_eq!(bad.kind, OpType::Info);
-
-        let mut h = History::new();
-        h.push(op(OpType::Invoke, json!("Please echo 3")));
-        h.push(op(OpType::Ok, good));
-        let opts = TestOpts::with_nodes(1);
-        assert_eq!(Echo.check(&h, &opts)["valid?"], true);
-        h.push(op(OpType::Invoke, json!("Please echo 4")));
-        h.push(op(
-            OpType::Ok,
-            json!({"type": "echo_ok", "echo": "Please echo 5"}),
-        ));
-        let r = Echo.check(&h, &opts);
-        assert_eq!(r["valid?"], false);
-        assert_eq!(r["errors"][0]["expected"], "Please echo 4");
-    }
-
-    #[test]
-    fn info_ops_are_not_checked_but_fails_are() {
-        let opts = TestOpts::with_nodes(1);
-        let mut h = History::new();
-        h.push(op(OpType::Invoke, json!("Please echo 1")));
-        h.push(op(OpType::Info, json!("Please echo 1")));
-        assert_eq!(Echo.check(&h, &opts)["valid?"], true);
-        h.push(op(OpType::Invoke, json!("Please echo 2")));
-        h.push(op(OpType::Fail, json!("Please echo 2")));
-        let r = Echo.check(&h, &opts);
-        assert_eq!(r["valid?"], false);
-        assert_eq!(r["errors"].as_array().unwrap().len(), 1);
     }
 }

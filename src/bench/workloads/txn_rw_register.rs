@@ -1,4 +1,5 @@
-//! The `txn-rw-register` workload (../../../shared/maelstrom-spec.md §5.6).
+//! The `txn-rw-register` workload
+//! (`maelstrom: src/maelstrom/workload/txn_rw_register.clj`).
 //!
 //! **Generator** (Elle's write/read transaction stream, shared by every
 //! worker): each transaction has 1…`--max-txn-length` micro-ops, each a read
@@ -26,12 +27,11 @@
 //! micro-ops in order, with writes unchanged, under `mismatched-responses`,
 //! and any such reply makes the workload invalid.
 //!
-//! **Checker**: [`crate::bench::elle::check_rw_register`] over the history,
-//! with `--consistency-models`. The history value of a transaction is its
-//! list of `["r", k, v]` / `["w", k, v]` triples. No final phase.
+//! **Checker**: [`crate::bench::checkers::txn_rw_register`] (Elle, plus the
+//! malformed and mismatched reply counts). No final phase.
 
-use crate::bench::elle;
-use crate::bench::history::{History, OpType};
+use crate::bench::checkers::txn_rw_register::matches_request;
+use crate::bench::checkers::{self, Checker};
 use crate::bench::opts::TestOpts;
 use crate::bench::workload::{
     check_closed_body, malformed_reply, map_failure, ClientStep, Completion, GenCtx, Invocation,
@@ -44,8 +44,6 @@ use serde_json::{json, Value};
 
 /// Elle's default key pool for the exponential distribution.
 const DEFAULT_KEY_COUNT: usize = 10;
-/// The error tag the client puts on malformed replies.
-const MALFORMED: &str = "malformed-rpc-response";
 
 /// The generator's state: the active keys and each key's next write value.
 #[derive(Debug, Clone)]
@@ -104,37 +102,6 @@ pub fn schema_reply(body: &Value) -> Result<Value, String> {
     Ok(Value::Array(got.clone()))
 }
 
-/// What Maelstrom's schema does not check: the completed txn holds the
-/// requested micro-ops, in order, with writes unchanged.
-pub fn matches_request(request: &Value, txn: &Value) -> Result<(), String> {
-    let got = txn.as_array().map(Vec::as_slice).unwrap_or_default();
-    let want = request.as_array().map(Vec::as_slice).unwrap_or_default();
-    if got.len() != want.len() {
-        return Err(format!(
-            "txn has {} micro-ops, the request had {}",
-            got.len(),
-            want.len()
-        ));
-    }
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        let (Some([gf, gk, gv]), Some([wf, wk, wv])) = (
-            g.as_array().map(Vec::as_slice),
-            w.as_array().map(Vec::as_slice),
-        ) else {
-            return Err(format!(
-                "micro-op {i} ({g}) or its request ({w}) is not a triple"
-            ));
-        };
-        if gf != wf || gk != wk {
-            return Err(format!("micro-op {i} is {g}, the request had {w}"));
-        }
-        if wf == "w" && gv != wv {
-            return Err(format!("write {i} came back as {g}, the request had {w}"));
-        }
-    }
-    Ok(())
-}
-
 /// Both checks: Maelstrom's schema, then the match with the request.
 pub fn validate_reply(request: &Value, body: &Value) -> Result<Value, String> {
     let txn = schema_reply(body)?;
@@ -180,71 +147,6 @@ pub fn new(opts: &TestOpts) -> anyhow::Result<Box<dyn Workload>> {
     }))
 }
 
-/// The completions the client marked malformed, and one example.
-fn malformed(history: &History) -> (usize, Option<Value>) {
-    let mut count = 0;
-    let mut example = None;
-    for op in &history.ops {
-        let tagged = op.kind == OpType::Info
-            && op
-                .error
-                .as_ref()
-                .and_then(|e| e.get(0))
-                .and_then(Value::as_str)
-                == Some(MALFORMED);
-        if tagged {
-            count += 1;
-            if example.is_none() {
-                example = serde_json::to_value(op).ok();
-            }
-        }
-    }
-    (count, example)
-}
-
-/// The `ok` transactions whose reply does not hold the requested
-/// micro-ops, and one example.
-fn mismatched(history: &History) -> (usize, Option<Value>) {
-    let mut count = 0;
-    let mut example = None;
-    for (inv, done) in history.client_pairs() {
-        let Some(done) = done.filter(|d| d.kind == OpType::Ok && d.f == "txn") else {
-            continue;
-        };
-        if let Err(why) = matches_request(&inv.value, &done.value) {
-            count += 1;
-            if example.is_none() {
-                example = Some(json!({"request": inv.value, "reply": done.value, "why": why}));
-            }
-        }
-    }
-    (count, example)
-}
-
-/// The checker alone: Elle's verdict, the malformed-response count, and
-/// the replies that do not match their request (which make it invalid).
-pub fn check_history(history: &History, opts: &TestOpts) -> Value {
-    let mut result = elle::check_rw_register(history, &opts.consistency_models);
-    let (count, example) = malformed(history);
-    let (mismatches, mismatch_example) = mismatched(history);
-    if let Value::Object(map) = &mut result {
-        map.insert("mismatched-responses".into(), json!(mismatches));
-        if let Some(ex) = mismatch_example {
-            map.insert("mismatched-response-example".into(), ex);
-            map.insert("valid?".into(), Value::Bool(false));
-        }
-        // Maelstrom's result always carries these two, even when valid
-        // (`:anomaly-types ()`, `:anomalies nil`).
-        map.entry("anomaly-types").or_insert_with(|| json!([]));
-        map.entry("anomalies").or_insert(Value::Null);
-        map.insert("malformed-responses".into(), json!(count));
-        if let Some(ex) = example {
-            map.insert("malformed-response-example".into(), ex);
-        }
-    }
-    result
-}
-
 impl Workload for TxnRwRegister {
     fn name(&self) -> &'static str {
         "txn-rw-register"
@@ -262,14 +164,15 @@ impl Workload for TxnRwRegister {
         Box::new(TxnClient)
     }
 
-    fn check(&self, history: &History, opts: &TestOpts) -> Value {
-        check_history(history, opts)
+    fn checker(&self) -> Box<dyn Checker> {
+        Box::new(checkers::txn_rw_register::TxnRwRegister)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::history::OpType;
     use crate::bench::workload::RpcFailure;
     use rand::SeedableRng;
     use std::collections::HashSet;
@@ -355,7 +258,10 @@ mod tests {
             panic!("expected done");
         };
         assert_eq!(d.kind, OpType::Info);
-        assert_eq!(d.error.unwrap()[0], MALFORMED);
+        assert_eq!(
+            d.error.unwrap()[0],
+            crate::bench::checkers::txn_rw_register::MALFORMED
+        );
         // …but a well-formed reply that does not match the request is ok, as
         // in Maelstrom (the checker flags it).
         let altered = json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["w", 1, 2]]});

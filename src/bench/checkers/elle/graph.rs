@@ -1,5 +1,6 @@
-//! The dependency graph between `ok` transactions, with typed edges, and
-//! Tarjan's strongly connected components.
+//! The dependency graph between `ok` transactions, with typed edges. Its
+//! components and cycles are found by the shared kernel,
+//! [`crate::bench::checkers::graph`].
 //!
 //! An edge carries a set of relations (bits), like Elle's: a transaction
 //! that read `T`'s write and overwrote it depends on `T` by both `wr` and
@@ -190,93 +191,9 @@ fn realtime_edges(
     linked
 }
 
-/// Strongly connected components of `adj` (Tarjan, iterative), each as a
-/// list of vertices; singletons included.
-pub fn tarjan(adj: &[Vec<u32>]) -> Vec<Vec<u32>> {
-    const UNSEEN: u32 = u32::MAX;
-    let n = adj.len();
-    let mut index = vec![UNSEEN; n];
-    let mut low = vec![0u32; n];
-    let mut on_stack = vec![false; n];
-    let mut stack: Vec<u32> = Vec::new();
-    let mut sccs = Vec::new();
-    let mut next = 0u32;
-    // (vertex, position in its adjacency list)
-    let mut call: Vec<(u32, usize)> = Vec::new();
-    for root in 0..n as u32 {
-        if index[root as usize] != UNSEEN {
-            continue;
-        }
-        call.push((root, 0));
-        index[root as usize] = next;
-        low[root as usize] = next;
-        next += 1;
-        stack.push(root);
-        on_stack[root as usize] = true;
-        while let Some(&mut (v, ref mut pos)) = call.last_mut() {
-            let vu = v as usize;
-            if let Some(&w) = adj[vu].get(*pos) {
-                *pos += 1;
-                let wu = w as usize;
-                if index[wu] == UNSEEN {
-                    index[wu] = next;
-                    low[wu] = next;
-                    next += 1;
-                    stack.push(w);
-                    on_stack[wu] = true;
-                    call.push((w, 0));
-                } else if on_stack[wu] {
-                    low[vu] = low[vu].min(index[wu]);
-                }
-                continue;
-            }
-            call.pop();
-            if let Some(&(parent, _)) = call.last() {
-                let pu = parent as usize;
-                low[pu] = low[pu].min(low[vu]);
-            }
-            if low[vu] == index[vu] {
-                let mut scc = Vec::new();
-                while let Some(w) = stack.pop() {
-                    on_stack[w as usize] = false;
-                    scc.push(w);
-                    if w == v {
-                        break;
-                    }
-                }
-                sccs.push(scc);
-            }
-        }
-    }
-    sccs
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tarjan_finds_cycles_and_singletons() {
-        // 0 → 1 → 2 → 0, 2 → 3, 4 alone.
-        let adj = vec![vec![1], vec![2], vec![0, 3], vec![], vec![]];
-        let mut sccs: Vec<Vec<u32>> = tarjan(&adj)
-            .into_iter()
-            .map(|mut s| {
-                s.sort();
-                s
-            })
-            .collect();
-        sccs.sort();
-        assert_eq!(sccs, vec![vec![0, 1, 2], vec![3], vec![4]]);
-    }
-
-    #[test]
-    fn tarjan_is_iterative() {
-        // A 200 000-vertex ring would overflow a recursive implementation.
-        let n = 200_000u32;
-        let adj: Vec<Vec<u32>> = (0..n).map(|i| vec![(i + 1) % n]).collect();
-        assert_eq!(tarjan(&adj).len(), 1);
-    }
 
     #[test]
     fn explanations_prefer_wr_then_ww_then_rw() {

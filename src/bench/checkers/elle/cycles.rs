@@ -31,11 +31,12 @@
 //! A walk the BFS finds may revisit a vertex (in another state); it is
 //! split into simple cycles and one of them is kept if it alone matches.
 
-use super::graph::{explain, rel_name, tarjan, DepGraph, PROCESS, REALTIME, RW, WR, WW};
+use super::graph::{explain, rel_name, DepGraph, PROCESS, REALTIME, RW, WR, WW};
 use super::models;
 use super::txns::Txns;
 use super::versions::VersionGraphs;
 use super::Case;
+use crate::bench::checkers::graph::{self as kernel, sccs};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Instant;
@@ -277,7 +278,7 @@ impl Scc {
     /// Nontrivial components of the projection onto `mask` (self-edges do
     /// not exist), smallest first.
     fn cyclic_parts(&self, mask: u8) -> Vec<Vec<u32>> {
-        let mut parts: Vec<Vec<u32>> = tarjan(&self.project(mask))
+        let mut parts: Vec<Vec<u32>> = sccs(&self.project(mask))
             .into_iter()
             .filter(|s| s.len() > 1)
             .collect();
@@ -302,7 +303,7 @@ impl Scc {
                 }
             }
         }
-        let mut parts: Vec<Vec<u32>> = tarjan(&adj)
+        let mut parts: Vec<Vec<u32>> = sccs(&adj)
             .into_iter()
             .filter(|s| s.len() > 1)
             .map(|s| {
@@ -628,30 +629,13 @@ fn fallback_cycle(scc: &Scc) -> Vec<u32> {
 fn shortest_cycle(scc: &Scc, part: &[u32], mask: u8) -> Option<Vec<u32>> {
     let inside: HashSet<u32> = part.iter().copied().collect();
     let start = *part.first()?;
-    let mut parent: HashMap<u32, u32> = HashMap::new();
-    let mut queue = VecDeque::from([start]);
-    while let Some(v) = queue.pop_front() {
-        for &(w, r) in &scc.out[v as usize] {
-            if r & mask == 0 || !inside.contains(&w) {
-                continue;
-            }
-            if w == start {
-                let mut c = vec![v];
-                let mut cur = v;
-                while cur != start {
-                    cur = parent[&cur];
-                    c.push(cur);
-                }
-                c.reverse();
-                return Some(c);
-            }
-            if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(w) {
-                e.insert(v);
-                queue.push_back(w);
-            }
-        }
-    }
-    None
+    let inside = &inside;
+    kernel::shortest_cycle(start, move |v| {
+        scc.out[v as usize]
+            .iter()
+            .filter(move |&&(w, r)| r & mask != 0 && inside.contains(&w))
+            .map(|&(w, _)| w)
+    })
 }
 
 /// All cycle cases of the graph: probes and searches per component.
@@ -666,7 +650,7 @@ pub fn cycle_cases(cx: &Context<'_>, timeout: std::time::Duration) -> Vec<Case> 
     let specs = specs();
     let present: u8 = g.out.iter().flatten().fold(0, |acc, &(_, r)| acc | r);
     let mut cases = Vec::new();
-    let mut components: Vec<Vec<u32>> = tarjan(&adj).into_iter().filter(|s| s.len() > 1).collect();
+    let mut components: Vec<Vec<u32>> = sccs(&adj).into_iter().filter(|s| s.len() > 1).collect();
     components.sort_by_key(|c| c.iter().min().copied());
     for members in components {
         let scc = Scc::new(g, &members);
@@ -675,17 +659,12 @@ pub fn cycle_cases(cx: &Context<'_>, timeout: std::time::Duration) -> Vec<Case> 
     cases
 }
 
-fn scc_cases(
-    cx: &Context<'_>,
-    scc: &Scc,
-    specs: &[Spec],
-    present: u8,
-    timeout: std::time::Duration,
-) -> Vec<Case> {
+/// The probes of one component: a `<model>-cycle-exists` case for each
+/// model whose subgraph has a cycle (skipping models a hit already rules
+/// out), and the set of models ruled out.
+fn probe_cases(cx: &Context<'_>, scc: &Scc) -> (Vec<Case>, HashSet<&'static str>) {
     let mut out = Vec::new();
-    // Probes.
     let mut impossible: HashSet<&'static str> = HashSet::new();
-    let mut hits: Vec<&'static str> = Vec::new();
     for p in PROBES {
         if impossible.contains(p.model) {
             continue;
@@ -719,9 +698,20 @@ fn scc_cases(
             kind,
             ops,
         });
-        hits.push(p.model);
         impossible.extend(models::models_at_least(p.model));
     }
+    (out, impossible)
+}
+
+/// Probes, then searches for concrete cycles, in one component.
+fn scc_cases(
+    cx: &Context<'_>,
+    scc: &Scc,
+    specs: &[Spec],
+    present: u8,
+    timeout: std::time::Duration,
+) -> Vec<Case> {
+    let (mut out, impossible) = probe_cases(cx, scc);
     // Cycle classes that the acyclic probes rule out.
     let possible: Vec<&str> = PROBES
         .iter()

@@ -1,5 +1,7 @@
-//! Elle's rw-register checker, as Maelstrom runs it on `txn-rw-register`
-//! (../shared/maelstrom-spec.md §5.6, §8), written for this crate (it
+//! Elle's rw-register checker (`elle: src/elle/rw_register.clj`), as
+//! Maelstrom runs it on `txn-rw-register`
+//! (`maelstrom: src/maelstrom/workload/txn_rw_register.clj`), written for
+//! this crate (it
 //! replaced the `adya` crate, which was not sound as published: an unknown
 //! model name prohibited nothing, duplicate writes made it give up and
 //! pass, and it named a write cycle whose edges were also reads G0).
@@ -120,7 +122,9 @@
 //! - [`txns`]: history entries → transactions with external reads/writes.
 //! - [`direct`]: G1a, G1b, internal, lost-update.
 //! - [`versions`]: version graphs and cyclic-versions.
-//! - [`graph`]: the typed dependency graph, real-time edges, Tarjan.
+//! - [`graph`]: the typed dependency graph and real-time edges; components
+//!   and shortest cycles come from the shared kernel,
+//!   [`crate::bench::checkers::graph`].
 //! - [`cycles`]: probes, searches, explanations, timeouts.
 //! - [`models`]: the model lattice, prohibited anomalies, `not`/`also-not`.
 

@@ -1,7 +1,8 @@
 //! Version graphs: what we can tell about the order of each key's values.
 //!
 //! A register's reads do not reveal the order of its versions, so it is
-//! inferred from two sources, added one at a time (spec §8.4):
+//! inferred from two sources, added one at a time (`elle:
+//! src/elle/rw_register.clj`, `version-graphs`):
 //!
 //! 1. *initial state*: `null` precedes every value an `ok` or `info`
 //!    transaction externally wrote and every value an `ok` one externally
@@ -15,9 +16,9 @@
 //! preceding itself (a transaction that read `v` and wrote `v` again) is
 //! kept as an edge but is not a cycle, as in Elle.
 
-use super::graph::tarjan;
 use super::txns::{Id, Txns};
 use super::Case;
+use crate::bench::checkers::graph::sccs;
 use crate::bench::history::OpType;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -89,7 +90,7 @@ fn cycles(g: &VersionGraphs) -> Vec<(Id, Vec<Version>)> {
                 adj[a as usize].push(b);
             }
         }
-        for scc in tarjan(&adj) {
+        for scc in sccs(&adj) {
             if scc.len() > 1 {
                 let mut vs: Vec<Version> = scc.iter().map(|&i| names[i as usize]).collect();
                 vs.sort();

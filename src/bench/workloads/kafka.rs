@@ -47,11 +47,11 @@
 //!
 //! # Checker
 //!
-//! See [`checker`].
+//! See [`crate::bench::checkers::kafka`].
 
-pub mod checker;
-
-use crate::bench::history::{History, OpType};
+use crate::bench::checkers::kafka::key_text;
+use crate::bench::checkers::{self, Checker};
+use crate::bench::history::OpType;
 use crate::bench::opts::TestOpts;
 use crate::bench::workload::{
     check_closed_body, malformed_reply, map_failure, ClientStep, Completion, FinalStep, GenCtx,
@@ -243,14 +243,6 @@ pub fn max_offsets(f: &str, value: &Value) -> (BTreeMap<String, i64>, BTreeMap<S
     (sends, polls)
 }
 
-/// A key as text: strings as they are, anything else as JSON.
-pub fn key_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 impl Workload for Kafka {
     fn name(&self) -> &'static str {
         "kafka"
@@ -362,8 +354,8 @@ impl Workload for Kafka {
         Box::new(KafkaClient::default())
     }
 
-    fn check(&self, history: &History, _opts: &TestOpts) -> Value {
-        checker::check(history)
+    fn checker(&self) -> Box<dyn Checker> {
+        Box::new(checkers::kafka::Kafka)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The kafka checker: Jepsen's Kafka analysis as Maelstrom 0.2.3 (Jepsen
-//! 0.3.1) runs it, rewritten from its behaviour (spec §5.5).
+//! 0.3.1) runs it (`jepsen: jepsen/src/jepsen/tests/kafka.clj`, `checker`),
+//! rewritten from its behaviour.
 //!
 //! # What it builds
 //!
@@ -72,6 +73,7 @@
 //! offsets (which would make Jepsen's vector-backed logs throw) are also
 //! `unknown`.
 
+use super::{graph, Checker, Input};
 use crate::bench::history::{History, Op, OpType, Process};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -80,6 +82,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 type Msg = String;
 /// A key.
 type Key = String;
+/// Write→read edges of the cycle graph: (writer, reader) → the key and
+/// message read.
+type WrEdges = HashMap<(usize, usize), (Key, Msg)>;
 
 /// Error types that do not invalidate a test.
 pub const ALLOWED: &[&str] = &[
@@ -153,8 +158,17 @@ fn msg_value(m: &str) -> Value {
     serde_json::from_str(m).unwrap_or_else(|_| Value::String(m.to_string()))
 }
 
+/// A key as text: strings as they are, anything else as JSON (the
+/// workload's client sends keys this way too).
+pub fn key_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 fn key_of(v: &Value) -> Key {
-    super::key_text(v)
+    key_text(v)
 }
 
 /// Parse an offset: an integer, or null / absent (unknown). Anything else
@@ -731,14 +745,24 @@ impl<'a> Analysis<'a> {
         m
     }
 
-    /// Cycles over write→read and real-time edges (see the module docs).
-    fn cycles(&mut self, history_len: usize) -> BTreeMap<&'static str, Vec<Value>> {
+    /// The write→read and real-time graph (see the module docs): vertex
+    /// `i < n` is `txns[i]`, vertex `n + pos` is history position `pos`;
+    /// with the key and message of each write→read edge. None when there
+    /// is no write→read edge (so no cycle) or the graph is too large.
+    fn cycle_graph(&mut self, history_len: usize) -> Option<(Vec<Vec<u32>>, WrEdges)> {
         let n = self.txns.len();
         let chain = |pos: usize| n + pos;
         let total = n + history_len + 1;
-        let mut succ: Vec<Vec<usize>> = vec![Vec::new(); total];
-        // Edge kinds, for explanations: (from, to) → Some((key, msg)) for wr.
-        let mut wr: HashMap<(usize, usize), (Key, Msg)> = HashMap::new();
+        if u32::try_from(total).is_err() {
+            self.crashes.push(format!(
+                "the history is too long to search for cycles ({total} vertices)"
+            ));
+            return None;
+        }
+        // Vertex numbers fit in u32 (checked above), as the graph kernel wants.
+        let v32 = |v: usize| v as u32;
+        let mut succ: Vec<Vec<u32>> = vec![Vec::new(); total];
+        let mut wr: WrEdges = HashMap::new();
         let mut crashes = Vec::new();
         for ((k, v), readers) in &self.readers_of {
             let Some(&w) = self.writer_of.get(&(k.clone(), v.clone())) else {
@@ -752,30 +776,72 @@ impl<'a> Analysis<'a> {
                 if r != w && matches!(self.txns[r].f, F::Send | F::Poll) {
                     if let std::collections::hash_map::Entry::Vacant(e) = wr.entry((w, r)) {
                         e.insert((k.clone(), v.clone()));
-                        succ[w].push(r);
+                        succ[w].push(v32(r));
                     }
                 }
             }
         }
         self.crashes.extend(crashes);
         if wr.is_empty() {
-            return BTreeMap::new();
+            return None;
         }
         for pos in 0..history_len {
-            succ[chain(pos)].push(chain(pos + 1));
+            succ[chain(pos)].push(v32(chain(pos + 1)));
         }
         for (i, t) in self.txns.iter().enumerate() {
             if !matches!(t.f, F::Send | F::Poll) {
                 continue;
             }
             if t.op.kind == OpType::Ok && t.op.index < history_len {
-                succ[i].push(chain(t.op.index));
+                succ[i].push(v32(chain(t.op.index)));
             }
             if let Some(inv) = t.invoke_index.filter(|&p| p < history_len) {
-                succ[chain(inv)].push(i);
+                succ[chain(inv)].push(v32(i));
             }
         }
-        let comp = tarjan(&succ);
+        Some((succ, wr))
+    }
+
+    /// A cycle `[start, …, start]` as Jepsen reports it: its operations and
+    /// the step between each two (`wr` with key and message, or
+    /// `realtime` for a run through history positions); named
+    /// `G1c-realtime` if it has a real-time step, else `G1c`.
+    fn explain_cycle(&self, path: &[usize], wr: &WrEdges) -> (&'static str, Value) {
+        let n = self.txns.len();
+        let mut steps = Vec::new();
+        let mut cycle = Vec::new();
+        let mut realtime = false;
+        let mut prev = path[0];
+        cycle.push(self.op_json(prev));
+        let mut rt_pending = false;
+        for &v in path.iter().skip(1) {
+            if v >= n {
+                rt_pending = true;
+                continue;
+            }
+            if rt_pending {
+                realtime = true;
+                steps.push(json!({"type": "realtime"}));
+            } else if let Some((k, msg)) = wr.get(&(prev, v)) {
+                steps.push(json!({"type": "wr", "key": k, "value": msg_value(msg)}));
+            }
+            rt_pending = false;
+            cycle.push(self.op_json(v));
+            prev = v;
+        }
+        let name = if realtime { "G1c-realtime" } else { "G1c" };
+        (name, json!({"cycle": cycle, "steps": steps}))
+    }
+
+    /// Cycles over write→read and real-time edges (see the module docs):
+    /// one per strongly connected component with two or more operations,
+    /// the shortest through its first operation.
+    fn cycles(&mut self, history_len: usize) -> BTreeMap<&'static str, Vec<Value>> {
+        let Some((succ, wr)) = self.cycle_graph(history_len) else {
+            return BTreeMap::new();
+        };
+        let n = self.txns.len();
+        let comp = graph::component_ids(&graph::sccs(&succ), succ.len());
         let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
         for (v, &c) in comp.iter().enumerate().take(n) {
             members.entry(c).or_default().push(v);
@@ -785,126 +851,25 @@ impl<'a> Analysis<'a> {
         comps.sort();
         for m in comps {
             let start = m[0];
-            let Some(path) = cycle_through(&succ, &comp, start) else {
+            let (comp, succ) = (&comp, &succ);
+            let same_component = move |v: u32| {
+                let c = comp[v as usize];
+                succ[v as usize]
+                    .iter()
+                    .copied()
+                    .filter(move |&w| comp[w as usize] == c)
+            };
+            // `start` < n fits in u32: the whole graph does (cycle_graph).
+            let Some(path) = graph::shortest_cycle(start as u32, same_component) else {
                 continue;
             };
-            let mut steps = Vec::new();
-            let mut cycle = Vec::new();
-            let mut realtime = false;
-            let mut prev = start;
-            cycle.push(self.op_json(start));
-            let mut rt_pending = false;
-            for &v in path.iter().skip(1) {
-                if v >= n {
-                    rt_pending = true;
-                    continue;
-                }
-                if rt_pending {
-                    realtime = true;
-                    steps.push(json!({"type": "realtime"}));
-                } else if let Some((k, msg)) = wr.get(&(prev, v)) {
-                    steps.push(json!({"type": "wr", "key": k, "value": msg_value(msg)}));
-                }
-                rt_pending = false;
-                cycle.push(self.op_json(v));
-                prev = v;
-            }
-            let name = if realtime { "G1c-realtime" } else { "G1c" };
-            out.entry(name)
-                .or_default()
-                .push(json!({"cycle": cycle, "steps": steps}));
+            let mut path: Vec<usize> = path.into_iter().map(|v| v as usize).collect();
+            path.push(start);
+            let (name, case) = self.explain_cycle(&path, &wr);
+            out.entry(name).or_default().push(case);
         }
         out
     }
-}
-
-/// Strongly connected components (iterative Tarjan): component id per
-/// vertex.
-fn tarjan(succ: &[Vec<usize>]) -> Vec<usize> {
-    let n = succ.len();
-    let mut index = vec![usize::MAX; n];
-    let mut low = vec![0; n];
-    let mut on_stack = vec![false; n];
-    let mut comp = vec![usize::MAX; n];
-    let mut stack = Vec::new();
-    let mut next = 0;
-    let mut ncomp = 0;
-    for root in 0..n {
-        if index[root] != usize::MAX {
-            continue;
-        }
-        let mut work: Vec<(usize, usize)> = vec![(root, 0)];
-        index[root] = next;
-        low[root] = next;
-        next += 1;
-        stack.push(root);
-        on_stack[root] = true;
-        while let Some(&mut (v, ref mut ei)) = work.last_mut() {
-            if let Some(&w) = succ[v].get(*ei) {
-                *ei += 1;
-                if index[w] == usize::MAX {
-                    index[w] = next;
-                    low[w] = next;
-                    next += 1;
-                    stack.push(w);
-                    on_stack[w] = true;
-                    work.push((w, 0));
-                } else if on_stack[w] {
-                    low[v] = low[v].min(index[w]);
-                }
-            } else {
-                work.pop();
-                if let Some(&(parent, _)) = work.last() {
-                    low[parent] = low[parent].min(low[v]);
-                }
-                if low[v] == index[v] {
-                    while let Some(w) = stack.pop() {
-                        on_stack[w] = false;
-                        comp[w] = ncomp;
-                        if w == v {
-                            break;
-                        }
-                    }
-                    ncomp += 1;
-                }
-            }
-        }
-    }
-    comp
-}
-
-/// A shortest path from `start` back to `start` inside its component:
-/// `[start, …, start]`.
-fn cycle_through(succ: &[Vec<usize>], comp: &[usize], start: usize) -> Option<Vec<usize>> {
-    let c = comp[start];
-    let mut prev: HashMap<usize, usize> = HashMap::new();
-    let mut queue = std::collections::VecDeque::new();
-    for &w in &succ[start] {
-        if comp[w] == c && !prev.contains_key(&w) {
-            prev.insert(w, start);
-            queue.push_back(w);
-        }
-    }
-    while let Some(v) = queue.pop_front() {
-        if v == start {
-            let mut path = vec![start];
-            let mut cur = prev[&start];
-            while cur != start {
-                path.push(cur);
-                cur = prev[&cur];
-            }
-            path.push(start);
-            path.reverse();
-            return Some(path);
-        }
-        for &w in &succ[v] {
-            if comp[w] == c && !prev.contains_key(&w) {
-                prev.insert(w, v);
-                queue.push_back(w);
-            }
-        }
-    }
-    None
 }
 
 /// Sort key for messages: numbers numerically, then everything else by text.
@@ -957,6 +922,57 @@ fn condense(kind: &str, mut errs: Vec<Value>) -> Value {
     json!({"count": count, "errs": errs})
 }
 
+/// The `unseen` error: at the end, per key, how many acknowledged
+/// messages no poll returned, and up to 32 of them.
+fn unseen_error(a: &Analysis<'_>) -> Option<Value> {
+    let (time, unseen) = a.unseen()?;
+    if unseen.is_empty() {
+        return None;
+    }
+    let counts: Map<String, Value> = unseen
+        .iter()
+        .map(|(k, s)| (k.clone(), json!(s.len())))
+        .collect();
+    let messages: Map<String, Value> = unseen
+        .iter()
+        .map(|(k, s)| {
+            let mut vs: Vec<Value> = s.iter().map(|v| msg_value(v)).collect();
+            vs.sort_by(msg_order);
+            vs.truncate(32);
+            (k.clone(), Value::Array(vs))
+        })
+        .collect();
+    Some(json!({"time": time, "unseen": counts, "messages": messages}))
+}
+
+/// The worst realtime lag (the first of the largest), in seconds; None
+/// when there is no sample.
+fn worst_realtime_lag(a: &Analysis<'_>) -> Option<Value> {
+    let lags = a.realtime_lags();
+    let worst = lags
+        .iter()
+        .fold(None::<&(u64, Process, Key, u64)>, |best, l| match best {
+            Some(b) if b.3 >= l.3 => Some(b),
+            _ => Some(l),
+        });
+    worst.map(|(time, process, key, lag)| {
+        json!({
+            "time": *time as f64 / 1e9, "lag": *lag as f64 / 1e9,
+            "process": process, "key": key,
+        })
+    })
+}
+
+/// The kafka checker.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Kafka;
+
+impl Checker for Kafka {
+    fn check(&self, input: &Input<'_>) -> Value {
+        check(input.history)
+    }
+}
+
 /// Check a kafka history; returns the workload's result map.
 pub fn check(history: &History) -> Value {
     let mut a = Analysis::new(history);
@@ -983,41 +999,10 @@ pub fn check(history: &History) -> Value {
     for (kind, errs) in a.cycles(history.ops.len()) {
         add(kind, errs);
     }
-    if let Some((time, unseen)) = a.unseen() {
-        if !unseen.is_empty() {
-            let counts: Map<String, Value> = unseen
-                .iter()
-                .map(|(k, s)| (k.clone(), json!(s.len())))
-                .collect();
-            let messages: Map<String, Value> = unseen
-                .iter()
-                .map(|(k, s)| {
-                    let mut vs: Vec<Value> = s.iter().map(|v| msg_value(v)).collect();
-                    vs.sort_by(msg_order);
-                    vs.truncate(32);
-                    (k.clone(), Value::Array(vs))
-                })
-                .collect();
-            errors.insert(
-                "unseen",
-                json!({"time": time, "unseen": counts, "messages": messages}),
-            );
-        }
+    if let Some(unseen) = unseen_error(&a) {
+        errors.insert("unseen", unseen);
     }
-    let lags = a.realtime_lags();
-    let worst = lags
-        .iter()
-        .fold(None::<&(u64, Process, Key, u64)>, |best, l| match best {
-            Some(b) if b.3 >= l.3 => Some(b),
-            _ => Some(l),
-        });
-    let worst_json = match worst {
-        Some((time, process, key, lag)) => json!({
-            "time": *time as f64 / 1e9, "lag": *lag as f64 / 1e9,
-            "process": process, "key": key,
-        }),
-        None => json!({"time": 0, "lag": 0}),
-    };
+    let worst = worst_realtime_lag(&a);
     if worst.is_none() {
         a.crashes
             .push("no realtime-lag samples (no ok poll of an assigned key)".into());
@@ -1048,7 +1033,10 @@ pub fn check(history: &History) -> Value {
     out.insert("valid?".into(), valid);
     out.insert("bad-error-types".into(), json!(bad));
     out.insert("error-types".into(), json!(error_types));
-    out.insert("worst-realtime-lag".into(), worst_json);
+    out.insert(
+        "worst-realtime-lag".into(),
+        worst.unwrap_or_else(|| json!({"time": 0, "lag": 0})),
+    );
     out.insert("info-txn-causes".into(), json!(causes));
     if !a.crashes.is_empty() {
         a.crashes.sort();
