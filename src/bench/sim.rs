@@ -23,12 +23,14 @@
 //! request that runs the cluster until the reply comes, as raft-rs's and
 //! toydb's test clusters do. Deliveries wait in one [`EventQueue`] keyed by
 //! (time, insertion order); node timers stay in their hosts and fire when
-//! they are the earliest thing due. When a timer and a delivery are due at
-//! the same time the timer fires first, as in the engine (which asks the
-//! backend to wait until its next event, and the backend fires the timers
-//! due by then), so a sequence of sends and timers plays out here as it
-//! does in a `--in-process` run: a value that reaches the broadcast hub
-//! exactly as its round ticks waits for the next round in both.
+//! they are the earliest thing due. The order is the engine's: it runs
+//! every event due by now, then asks the backend to wait until its next
+//! event, and the backend fires the timers due by then; so deliveries due
+//! by now go first, and when the clock moves to a time at which a timer
+//! and a delivery are both due, the timer fires first. A sequence of sends
+//! and timers therefore plays out here as in a `--in-process` run: a value
+//! that reaches the broadcast hub exactly as its round ticks waits for the
+//! next round in both.
 //!
 //! Seeds: the builder's seed feeds one generator that draws, in order, the
 //! network's latency stream, the services' stream and one seed per node
@@ -427,12 +429,14 @@ impl Sim {
         }
     }
 
-    /// Run the earliest delivery or node timer (the timer first on a tie,
-    /// as in the engine). False if nothing is pending.
+    /// Run the earliest delivery or node timer, in the engine's order:
+    /// deliveries due by now first, then whichever is earlier, the timer on
+    /// a tie. False if nothing is pending.
     pub fn step(&mut self) -> bool {
         let timer = self.nodes.next_deadline().map(|(t, _)| t);
         let delivery = self.deliveries.peek_time();
-        if delivery.is_some_and(|d| timer.is_none_or(|t| d < t)) {
+        let first = |d: Duration| d <= self.now || timer.is_none_or(|t| d < t);
+        if delivery.is_some_and(first) {
             if let Some((at, ep)) = self.deliveries.pop() {
                 self.now = self.now.max(at);
                 self.deliver(ep);
