@@ -105,7 +105,8 @@ pub fn schema_reply(body: &Value) -> Result<Value, String> {
 }
 
 /// What Maelstrom's schema does not check: the completed txn holds the
-/// requested micro-ops, in order, with writes unchanged.
+/// requested micro-ops, in order, with writes (and txn-list-append's
+/// appends) unchanged.
 pub fn matches_request(request: &Value, txn: &Value) -> Result<(), String> {
     let got = txn.as_array().map(Vec::as_slice).unwrap_or_default();
     let want = request.as_array().map(Vec::as_slice).unwrap_or_default();
@@ -128,7 +129,7 @@ pub fn matches_request(request: &Value, txn: &Value) -> Result<(), String> {
         if gf != wf || gk != wk {
             return Err(format!("micro-op {i} is {g}, the request had {w}"));
         }
-        if wf == "w" && gv != wv {
+        if wf != "r" && gv != wv {
             return Err(format!("write {i} came back as {g}, the request had {w}"));
         }
     }
@@ -180,8 +181,9 @@ pub fn new(opts: &TestOpts) -> anyhow::Result<Box<dyn Workload>> {
     }))
 }
 
-/// The completions the client marked malformed, and one example.
-fn malformed(history: &History) -> (usize, Option<Value>) {
+/// The completions the client marked malformed, and one example (also
+/// counted for txn-list-append).
+pub fn malformed(history: &History) -> (usize, Option<Value>) {
     let mut count = 0;
     let mut example = None;
     for op in &history.ops {
@@ -203,8 +205,8 @@ fn malformed(history: &History) -> (usize, Option<Value>) {
 }
 
 /// The `ok` transactions whose reply does not hold the requested
-/// micro-ops, and one example.
-fn mismatched(history: &History) -> (usize, Option<Value>) {
+/// micro-ops, and one example (also counted for txn-list-append).
+pub fn mismatched(history: &History) -> (usize, Option<Value>) {
     let mut count = 0;
     let mut example = None;
     for (inv, done) in history.client_pairs() {
