@@ -292,3 +292,72 @@ impl Explain for Deps<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::elle::cycles::cycle_cases;
+    use crate::bench::elle::list_append::{order, txns};
+    use crate::bench::history::{History, Op, Process};
+
+    fn history(entries: &[(u64, OpType, Value)]) -> History {
+        let mut h = History::new();
+        for (p, kind, value) in entries {
+            h.push(Op {
+                index: 0,
+                time: h.ops.len() as u64,
+                process: Process::Client(*p),
+                kind: *kind,
+                f: "txn".into(),
+                value: value.clone(),
+                error: None,
+                final_phase: false,
+            });
+        }
+        h
+    }
+
+    #[test]
+    fn process_and_realtime_orders_close_cycles_the_data_alone_does_not() {
+        // Process 0 appends x 1, then (overlapping process 1's read) reads
+        // x empty: the rw edge back is only a cycle with process order.
+        use OpType::{Invoke, Ok as Done};
+        let h = history(&[
+            (0, Invoke, json!([["append", "x", 1]])),
+            (1, Invoke, json!([["r", "x", null]])),
+            (0, Done, json!([["append", "x", 1]])),
+            (0, Invoke, json!([["r", "x", null]])),
+            (1, Done, json!([["r", "x", [1]]])),
+            (0, Done, json!([["r", "x", null]])),
+        ]);
+        let t = txns::parse(&h).unwrap();
+        let index = order::append_index(&order::sorted_values(&t, |i| t.txns[i].possible()));
+        let kinds = |extra: Extra| {
+            let d = Deps::build(&t, &index, extra);
+            let mut k: Vec<String> = cycle_cases(&d, std::time::Duration::from_secs(5))
+                .into_iter()
+                .map(|c| c.kind)
+                .filter(|k| !k.ends_with("-cycle-exists"))
+                .collect();
+            k.sort();
+            assert_eq!(d.graph.rels(2, 0), RW);
+            (d.graph.rels(0, 2), k)
+        };
+        // Vertices: 0 (append), 1 (read [1]), 2 (read empty).
+        let (rels, found) = kinds(Extra::default());
+        assert_eq!(rels, 0);
+        assert!(found.is_empty(), "{found:?}");
+        let (rels, found) = kinds(Extra {
+            realtime: false,
+            process: true,
+        });
+        assert_eq!(rels, PROCESS);
+        assert_eq!(found, ["G-single-item-process"]);
+        let (rels, found) = kinds(Extra {
+            realtime: true,
+            process: false,
+        });
+        assert_eq!(rels, graph::REALTIME);
+        assert_eq!(found, ["G-single-item-realtime"]);
+    }
+}
