@@ -16,7 +16,8 @@
 //!
 //! `add` → `{"type": "add", "element": v}` answered by a bare `add_ok`;
 //! `read` → `{"type": "read"}` answered by `read_ok` with `value`, an
-//! array. Replies are checked as closed schemas. Maelstrom's g-set client
+//! array (or `null`, which Maelstrom's schema admits and set-full reads as
+//! the empty set). Replies are checked as closed schemas. Maelstrom's g-set client
 //! has no `with-errors`: an error reply, a timeout or a malformed reply
 //! escapes as an exception, which Jepsen records as an `info` op, for
 //! reads too. We do the same (as the counter client does). An `add` that
@@ -137,8 +138,10 @@ impl WorkloadClient for Client {
             }
         } else {
             match check_closed_body(&body, "read_ok", &["value"]) {
+                // Maelstrom's schema `[s/Any]` also admits null, which
+                // set-full then reads as the empty set.
                 Ok(()) => match body.get("value") {
-                    Some(Value::Array(v)) => Completion::ok(Value::Array(v.clone())),
+                    Some(v @ (Value::Array(_) | Value::Null)) => Completion::ok(v.clone()),
                     _ => malformed("value is missing or not an array".into()),
                 },
                 Err(why) => malformed(why),
@@ -223,6 +226,12 @@ mod tests {
             Ok(json!({"type": "read_ok", "in_reply_to": 1, "value": [1, 2]})),
         );
         assert_eq!((r.kind, r.value), (OpType::Ok, json!([1, 2])));
+        let r = done(
+            &mut c,
+            &read,
+            Ok(json!({"type": "read_ok", "in_reply_to": 1, "value": null})),
+        );
+        assert_eq!((r.kind, r.value), (OpType::Ok, Value::Null));
         let failures = [
             Err(RpcFailure::Timeout),
             Err(RpcFailure::Error {
