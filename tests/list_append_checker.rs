@@ -120,7 +120,10 @@ fn g0_write_cycle() {
     let case = &r["anomalies"]["G0"][0];
     let steps = case["detail"]["steps"].as_array().unwrap();
     assert!(steps.iter().all(|s| s["type"] == "ww"), "{case}");
-    assert!(case["explanation"].as_str().unwrap().contains("appended"), "{case}");
+    assert!(
+        case["explanation"].as_str().unwrap().contains("appended"),
+        "{case}"
+    );
 }
 
 #[test]
@@ -135,7 +138,10 @@ fn g1a_aborted_read_and_dirty_update() {
     assert_eq!(types(&rc), ["G1a", "dirty-update"], "{rc}");
     assert_eq!(rc["not"], json!(["read-committed"]));
     assert_eq!(rc["anomalies"]["G1a"][0]["detail"]["element"], 1);
-    assert_eq!(rc["anomalies"]["dirty-update"][0]["detail"]["values"], json!([1, 2]));
+    assert_eq!(
+        rc["anomalies"]["dirty-update"][0]["detail"]["values"],
+        json!([1, 2])
+    );
     assert_eq!(check(&h, "read-uncommitted")["valid?"], true);
     // An info append is not known to have failed: neither anomaly.
     let mut h = chain();
@@ -155,7 +161,11 @@ fn g1b_intermediate_read() {
     assert_eq!(check(&h, "read-uncommitted")["valid?"], true);
     // Reading one's own intermediate append is fine.
     let mut h = chain();
-    h.txn(3, Okay, json!([["append", "z", 1], ["r", "z", [1]], ["append", "z", 2]]));
+    h.txn(
+        3,
+        Okay,
+        json!([["append", "z", 1], ["r", "z", [1]], ["append", "z", 2]]),
+    );
     assert_eq!(check(&h, "strict-serializable")["valid?"], true);
 }
 
@@ -168,7 +178,9 @@ fn g1c_circular_information_flow() {
     );
     let rc = check(&h, "read-committed");
     assert_eq!(types(&rc), ["G1c"], "{rc}");
-    let steps = rc["anomalies"]["G1c"][0]["detail"]["steps"].as_array().unwrap();
+    let steps = rc["anomalies"]["G1c"][0]["detail"]["steps"]
+        .as_array()
+        .unwrap();
     assert!(steps.iter().all(|s| s["type"] == "wr"), "{rc}");
     assert_eq!(check(&h, "read-uncommitted")["valid?"], true);
 }
@@ -187,7 +199,9 @@ fn g_single_read_skew() {
         assert_eq!(types(&r), ["G-single-item"], "{m}: {r}");
     }
     let r = check(&h, "serializable");
-    let text = r["anomalies"]["G-single-item"][0]["explanation"].as_str().unwrap();
+    let text = r["anomalies"]["G-single-item"][0]["explanation"]
+        .as_str()
+        .unwrap();
     assert!(text.contains("initial (empty) state"), "{text}");
 }
 
@@ -216,13 +230,20 @@ fn internal_inconsistency() {
         .txn(2, Okay, json!([["r", "x", [1, 2]]]));
     let r = check(&h, "serializable");
     assert!(has(&r, "internal"), "{r}");
-    assert_eq!(r["anomalies"]["internal"][0]["detail"]["expected"], json!(["...", 2]));
+    assert_eq!(
+        r["anomalies"]["internal"][0]["detail"]["expected"],
+        json!(["...", 2])
+    );
     assert_eq!(check(&h, "read-committed")["valid?"], true);
     // A read that changes with no append in between.
     let mut h = chain();
     h.txn(3, Okay, json!([["r", "x", [1]], ["r", "x", [1, 2]]]));
     let r = check(&h, "serializable");
-    assert_eq!(r["anomalies"]["internal"][0]["detail"]["expected"], json!([1]), "{r}");
+    assert_eq!(
+        r["anomalies"]["internal"][0]["detail"]["expected"],
+        json!([1]),
+        "{r}"
+    );
 }
 
 #[test]
@@ -248,7 +269,10 @@ fn duplicate_elements_fail_even_read_uncommitted() {
     let r = check(&h, "read-uncommitted");
     assert_eq!(r["valid?"], false, "{r}");
     assert!(has(&r, "duplicate-elements"), "{r}");
-    assert_eq!(r["anomalies"]["duplicate-elements"][0]["detail"]["duplicates"], json!({"1": 2}));
+    assert_eq!(
+        r["anomalies"]["duplicate-elements"][0]["detail"]["duplicates"],
+        json!({"1": 2})
+    );
 }
 
 #[test]
@@ -276,7 +300,10 @@ fn strict_serializability_needs_real_time_order() {
     assert_eq!(r["valid?"], false, "{r}");
     assert!(has(&r, "G-single-item-realtime"), "{r}");
     assert_eq!(r["not"], json!(["strong-snapshot-isolation"]), "{r}");
-    assert!(r["also-not"].as_array().unwrap().contains(&json!("strict-serializable")));
+    assert!(r["also-not"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("strict-serializable")));
     // Maelstrom's default is strict serializability.
     assert_eq!(
         check_list_append(&h.0, &["strict-serializable".into()]),
@@ -329,7 +356,10 @@ fn what_elle_cannot_judge_is_unknown() {
     h.txn(3, Okay, json!([["append", "x", 1]]));
     let r = check(&h, "serializable");
     assert_eq!(r["valid?"], "unknown", "{r}");
-    assert!(r["error"].as_str().unwrap().contains("more than once"), "{r}");
+    assert!(
+        r["error"].as_str().unwrap().contains("more than once"),
+        "{r}"
+    );
     // Register micro-ops in an append history.
     let mut h = chain();
     h.txn(3, Okay, json!([["w", "x", 5]]));
@@ -373,70 +403,86 @@ struct OTxn {
     complete: u64,
 }
 
+/// Every key's list, sorted by key: what the oracle memoizes on.
+type Snapshot = Vec<(u64, Vec<u64>)>;
+
+/// The oracle's depth-first search over orders of transactions.
+struct Oracle<'a> {
+    /// The history's transactions.
+    txns: &'a [OTxn],
+    /// Those that may be placed: `ok` and `info`.
+    candidates: Vec<usize>,
+    /// Those that must be placed: `ok` (a bit per transaction).
+    must: u32,
+    /// Whether real-time order binds.
+    strict: bool,
+    /// (placed set, lists) already explored without success.
+    seen: HashSet<(u32, Snapshot)>,
+}
+
 /// Is there an order of all `ok` transactions, plus any `info` ones,
 /// that explains every `ok` read from empty lists (and, if `strict`,
 /// keeps every transaction after those that completed before it began)?
 fn oracle(txns: &[OTxn], strict: bool) -> bool {
-    let candidates: Vec<usize> = (0..txns.len())
-        .filter(|&i| txns[i].kind != Fail)
-        .collect();
+    let candidates: Vec<usize> = (0..txns.len()).filter(|&i| txns[i].kind != Fail).collect();
     let must: u32 = candidates
         .iter()
         .filter(|&&i| txns[i].kind == Okay)
         .fold(0, |m, &i| m | 1 << i);
-    let mut seen = HashSet::new();
-    search(txns, &candidates, must, strict, 0, &mut HashMap::new(), &mut seen)
+    let mut o = Oracle {
+        txns,
+        candidates,
+        must,
+        strict,
+        seen: HashSet::new(),
+    };
+    o.search(0, &mut HashMap::new())
 }
 
-fn search(
-    txns: &[OTxn],
-    candidates: &[usize],
-    must: u32,
-    strict: bool,
-    placed: u32,
-    state: &mut HashMap<u64, Vec<u64>>,
-    seen: &mut HashSet<(u32, Vec<(u64, Vec<u64>)>)>,
-) -> bool {
-    if placed & must == must {
-        return true;
-    }
-    let mut key: Vec<(u64, Vec<u64>)> = state.iter().map(|(k, v)| (*k, v.clone())).collect();
-    key.sort();
-    if !seen.insert((placed, key)) {
-        return false;
-    }
-    for &i in candidates {
-        if placed & (1 << i) != 0 {
-            continue;
-        }
-        let x = &txns[i];
-        // Real time: everything ok that completed before x began goes
-        // first (a completion at t precedes an invocation at t: see
-        // `to_history`).
-        let blocked = strict
-            && candidates.iter().any(|&j| {
-                placed & (1 << j) == 0 && txns[j].kind == Okay && txns[j].complete <= x.invoke
-            });
-        if blocked {
-            continue;
-        }
-        let saved = state.clone();
-        let mut ok = true;
-        for (append, k, v) in &x.mops {
-            let list = state.entry(*k).or_default();
-            if *append {
-                list.push(v[0]);
-            } else if x.kind == Okay && list != v {
-                ok = false;
-                break;
-            }
-        }
-        if ok && search(txns, candidates, must, strict, placed | 1 << i, state, seen) {
+impl Oracle<'_> {
+    fn search(&mut self, placed: u32, state: &mut HashMap<u64, Vec<u64>>) -> bool {
+        if placed & self.must == self.must {
             return true;
         }
-        *state = saved;
+        let mut key: Snapshot = state.iter().map(|(k, v)| (*k, v.clone())).collect();
+        key.sort();
+        if !self.seen.insert((placed, key)) {
+            return false;
+        }
+        let txns = self.txns;
+        for i in self.candidates.clone() {
+            if placed & (1 << i) != 0 {
+                continue;
+            }
+            let x = &txns[i];
+            // Real time: everything ok that completed before x began goes
+            // first (a completion at t precedes an invocation at t: see
+            // `to_history`).
+            let blocked = self.strict
+                && self.candidates.iter().any(|&j| {
+                    placed & (1 << j) == 0 && txns[j].kind == Okay && txns[j].complete <= x.invoke
+                });
+            if blocked {
+                continue;
+            }
+            let saved = state.clone();
+            let mut ok = true;
+            for (append, k, v) in &x.mops {
+                let list = state.entry(*k).or_default();
+                if *append {
+                    list.push(v[0]);
+                } else if x.kind == Okay && list != v {
+                    ok = false;
+                    break;
+                }
+            }
+            if ok && self.search(placed | 1 << i, state) {
+                return true;
+            }
+            *state = saved;
+        }
+        false
     }
-    false
 }
 
 /// A random history from a store with random faults: stale reads, lost
@@ -565,22 +611,38 @@ fn verdicts_agree_with_a_brute_force_oracle() {
             // Sound: an anomaly is never reported on a history that has a
             // legal order.
             if r["valid?"] == false {
-                assert!(!truth, "round {round}, {model}: oracle found an order\n{}\n{r}", h.to_jsonl());
+                assert!(
+                    !truth,
+                    "round {round}, {model}: oracle found an order\n{}\n{r}",
+                    h.to_jsonl()
+                );
             }
             // Complete when every transaction committed: a history with no
             // legal order always shows an anomaly.
             if all_ok && r["valid?"] == true {
-                assert!(truth, "round {round}, {model}: missed\n{}\n{r}", h.to_jsonl());
+                assert!(
+                    truth,
+                    "round {round}, {model}: missed\n{}\n{r}",
+                    h.to_jsonl()
+                );
             }
             if all_ok && !truth {
-                assert_eq!(r["valid?"], false, "round {round}, {model}\n{}\n{r}", h.to_jsonl());
+                assert_eq!(
+                    r["valid?"],
+                    false,
+                    "round {round}, {model}\n{}\n{r}",
+                    h.to_jsonl()
+                );
             }
         }
     }
     // The random histories exercise both verdicts under both models.
     for model in ["serializable", "strict-serializable"] {
         for truth in [true, false] {
-            let n = tally.get(&(model, truth.to_string(), truth)).copied().unwrap_or(0);
+            let n = tally
+                .get(&(model, truth.to_string(), truth))
+                .copied()
+                .unwrap_or(0);
             assert!(n > 200, "{model} {truth}: only {n}: {tally:?}");
         }
     }

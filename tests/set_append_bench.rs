@@ -35,7 +35,10 @@ fn run(workload: &str, bin: &str, nodes: &str, extra: &[&str]) -> (Output, Value
     let text = std::fs::read_to_string(store.join("latest/results.json"))
         .unwrap_or_else(|e| panic!("no results.json ({e}); stderr: {}", common::stderr(&o)));
     let _ = std::fs::remove_dir_all(&store);
-    (o, serde_json::from_str(&text).expect("results.json is JSON"))
+    (
+        o,
+        serde_json::from_str(&text).expect("results.json is JSON"),
+    )
 }
 
 fn anomaly_types(r: &Value) -> Vec<String> {
@@ -71,9 +74,16 @@ fn a_correct_single_store_is_strict_serializable() {
     let (o, r) = run("txn-list-append", "txn_list_append_ok.py", "1", &[]);
     assert_eq!(r["valid?"], true, "{r}");
     assert_eq!(r["workload"]["valid?"], true, "{r}");
-    assert_eq!(r["workload"]["consistency-models"], serde_json::json!(["strict-serializable"]));
+    assert_eq!(
+        r["workload"]["consistency-models"],
+        serde_json::json!(["strict-serializable"])
+    );
     assert_eq!(r["workload"]["malformed-responses"], 0);
-    assert!(r["stats"]["ok-count"].as_u64().unwrap() > 300, "{}", r["stats"]);
+    assert!(
+        r["stats"]["ok-count"].as_u64().unwrap() > 300,
+        "{}",
+        r["stats"]
+    );
     assert_eq!(o.status.code(), Some(0));
 }
 

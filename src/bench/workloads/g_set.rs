@@ -128,9 +128,8 @@ impl WorkloadClient for Client {
                 ));
             }
         };
-        let malformed = |why: String| {
-            indeterminate(inv, format!("malformed-rpc-response: {why}: {body}"))
-        };
+        let malformed =
+            |why: String| indeterminate(inv, format!("malformed-rpc-response: {why}: {body}"));
         ClientStep::Done(if inv.f == "add" {
             match check_closed_body(&body, "add_ok", &[]) {
                 Ok(()) => Completion::ok(inv.value.clone()),
@@ -218,7 +217,11 @@ mod tests {
             ClientStep::Done(d) => d,
             other => panic!("expected done, got {other:?}"),
         };
-        let ok = done(&mut c, &add, Ok(json!({"type": "add_ok", "in_reply_to": 1})));
+        let ok = done(
+            &mut c,
+            &add,
+            Ok(json!({"type": "add_ok", "in_reply_to": 1})),
+        );
         assert_eq!((ok.kind, ok.value), (OpType::Ok, json!(4)));
         let r = done(
             &mut c,
@@ -245,7 +248,12 @@ mod tests {
         for f in failures {
             let d = done(&mut c, &read, f);
             assert_eq!(d.kind, OpType::Info, "{d:?}");
-            assert!(d.error.unwrap().as_str().unwrap().starts_with("indeterminate: "));
+            assert!(d
+                .error
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .starts_with("indeterminate: "));
         }
         let d = done(
             &mut c,

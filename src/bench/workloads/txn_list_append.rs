@@ -208,7 +208,10 @@ mod tests {
                 }
             }
         }
-        assert!(reads > 1500 && appends > 1500, "{reads} reads, {appends} appends");
+        assert!(
+            reads > 1500 && appends > 1500,
+            "{reads} reads, {appends} appends"
+        );
     }
 
     #[test]
@@ -250,12 +253,17 @@ mod tests {
             body: json!({}),
         };
         assert_eq!(done(Err(abort)).kind, OpType::Fail);
-        let bad = done(Ok(json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["r", 1, 2]]})));
+        let bad = done(Ok(
+            json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["r", 1, 2]]}),
+        ));
         assert_eq!(bad.kind, OpType::Info);
         assert_eq!(bad.value, inv.value);
         let good = done(Ok(
             json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["append", 1, 1]]}),
         ));
-        assert_eq!((good.kind, good.value), (OpType::Ok, json!([["append", 1, 1]])));
+        assert_eq!(
+            (good.kind, good.value),
+            (OpType::Ok, json!([["append", 1, 1]]))
+        );
     }
 }

@@ -132,7 +132,8 @@ impl<'a> Deps<'a> {
             for m in &self.t.txns[i].mops {
                 match *m {
                     Mop::Read {
-                        key, list: Some(ref l),
+                        key,
+                        list: Some(ref l),
                     } => {
                         if let Some(w) = l.last().and_then(|&e| self.writer(key, e)) {
                             link(w, v, WR);
@@ -231,24 +232,30 @@ impl Explain for Deps<'_> {
         match rel {
             WR => {
                 let found = self.entry(b).mops.iter().find_map(|m| match m {
-                    Mop::Read {
-                        key, list: Some(l),
-                    } => l
+                    Mop::Read { key, list: Some(l) } => l
                         .last()
                         .filter(|&&e| self.writer(*key, e) == Some(a))
                         .map(|&e| (*key, e)),
                     _ => None,
                 });
                 let Some((k, e)) = found else {
-                    return (Value::Null, format!("entry {ib} read a list written by entry {ia}"));
+                    return (
+                        Value::Null,
+                        format!("entry {ib} read a list written by entry {ia}"),
+                    );
                 };
                 (
                     json!({"key": t.name(k), "value": t.name(e)}),
-                    format!("entry {ib} observed entry {ia}'s append of {} to key {}", t.name(e), t.name(k)),
+                    format!(
+                        "entry {ib} observed entry {ia}'s append of {} to key {}",
+                        t.name(e),
+                        t.name(k)
+                    ),
                 )
             }
             WW => {
-                let found = self.appends_after(b, |k, p| p.and_then(|p| self.writer(k, p)) == Some(a));
+                let found =
+                    self.appends_after(b, |k, p| p.and_then(|p| self.writer(k, p)) == Some(a));
                 let Some((k, p, e)) = found else {
                     return (Value::Null, format!("entry {ib} appended after entry {ia}"));
                 };
@@ -263,13 +270,13 @@ impl Explain for Deps<'_> {
                 )
             }
             _ => {
-                let read = |k: Id, p: State| {
-                    self.readers
-                        .get(&(k, p))
-                        .is_some_and(|rs| rs.contains(&a))
-                };
+                let read =
+                    |k: Id, p: State| self.readers.get(&(k, p)).is_some_and(|rs| rs.contains(&a));
                 let Some((k, p, e)) = self.appends_after(b, read) else {
-                    return (Value::Null, format!("entry {ia} did not observe an append of entry {ib}"));
+                    return (
+                        Value::Null,
+                        format!("entry {ia} did not observe an append of entry {ib}"),
+                    );
                 };
                 let text = match p {
                     None => format!(

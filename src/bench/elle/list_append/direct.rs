@@ -85,7 +85,9 @@ pub fn g1a(t: &Txns) -> Vec<Case> {
                 .collect()
         },
         |r, mop, w, e| {
-            format!("history entry {r} ({mop}) read element {e}, appended by entry {w}, which failed")
+            format!(
+                "history entry {r} ({mop}) read element {e}, appended by entry {w}, which failed"
+            )
         },
     )
 }

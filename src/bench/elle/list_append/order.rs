@@ -34,11 +34,7 @@ pub fn sorted_values(t: &Txns, include: impl Fn(usize) -> bool) -> SortedValues 
             continue;
         }
         for m in &x.mops {
-            if let Mop::Read {
-                key,
-                list: Some(l),
-            } = m
-            {
+            if let Mop::Read { key, list: Some(l) } = m {
                 if l.is_empty() {
                     continue;
                 }

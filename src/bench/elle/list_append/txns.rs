@@ -204,7 +204,11 @@ mod tests {
     #[test]
     fn micro_ops_must_be_reads_of_lists_or_appends() {
         let mut i = Interner::default();
-        assert!(parse_mops(&json!([["r", 1, null], ["append", 1, 2], ["r", 1, [2]]]), &mut i).is_ok());
+        assert!(parse_mops(
+            &json!([["r", 1, null], ["append", 1, 2], ["r", 1, [2]]]),
+            &mut i
+        )
+        .is_ok());
         assert_eq!(parse_mops(&Value::Null, &mut i), Ok(vec![]));
         for bad in [
             json!([["w", 1, 2]]),
