@@ -228,8 +228,14 @@ fn every_in_process_workload_replays_byte_for_byte() {
     }
     // Every workload with a solver is covered; one that lost its bench
     // workload or its in-process handler would drop out silently above.
+    // g-set and txn-list-append have no solver (hence no in-process
+    // handler) yet.
+    const NO_SOLVER_YET: &[&str] = &["g-set", "txn-list-append"];
     for w in glomers::bench::workloads::NAMES {
-        assert!(checked.contains(w), "{w} not checked: {checked:?}");
+        assert!(
+            checked.contains(w) || NO_SOLVER_YET.contains(w),
+            "{w} not checked: {checked:?}"
+        );
     }
 }
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 /// Maelstrom's test flags, with Maelstrom's defaults, plus ours.
 #[derive(Args, Debug, Clone)]
 pub struct TestArgs {
-    /// Workload to run (echo, unique-ids, broadcast, g-counter, pn-counter, kafka, txn-rw-register).
+    /// Workload to run (echo, unique-ids, broadcast, g-counter, pn-counter, g-set, kafka, txn-rw-register, txn-list-append).
     #[arg(short = 'w', long = "workload", default_value = "lin-kv")]
     pub workload: String,
     /// The node binary to test.
@@ -62,7 +62,7 @@ pub struct TestArgs {
     /// Consistency models for txn checkers (`a,b` or `a , b`).
     #[arg(long = "consistency-models", default_value = "strict-serializable")]
     pub consistency_models: String,
-    /// Key pool size (kafka, txn).
+    /// Key pool size (kafka, txn-rw-register, txn-list-append).
     #[arg(long = "key-count")]
     pub key_count: Option<usize>,
     /// Longest transaction.

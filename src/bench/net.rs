@@ -37,7 +37,6 @@ use super::opts::{LatencyDist, TestOpts};
 use crate::runtime::EventQueue;
 use rand::rngs::StdRng;
 use rand::Rng;
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::time::Duration;

@@ -49,7 +49,8 @@
 //! - [`stats`], [`availability`], [`net`], [`node_output`]: the checkers
 //!   every test runs.
 //! - [`echo`], [`unique_ids`], [`set_full`], [`counter`], [`kafka`],
-//!   [`txn_rw_register`] (with [`elle`]): the workloads' checkers.
+//!   [`txn_rw_register`], [`txn_list_append`] (with [`elle`]): the
+//!   workloads' checkers.
 //! - [`clojure`]: Clojure's `compare` and `=` over JSON values, for
 //!   checkers that order or count arbitrary values as Jepsen does.
 //! - [`graph`]: strongly connected components and shortest cycles.
@@ -65,6 +66,7 @@ pub mod net;
 pub mod node_output;
 pub mod set_full;
 pub mod stats;
+pub mod txn_list_append;
 pub mod txn_rw_register;
 pub mod unique_ids;
 

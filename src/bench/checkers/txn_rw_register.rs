@@ -38,7 +38,8 @@ impl Checker for TxnRwRegister {
 }
 
 /// What Maelstrom's schema does not check: the completed txn holds the
-/// requested micro-ops, in order, with writes unchanged.
+/// requested micro-ops, in order, with writes (and txn-list-append's
+/// appends) unchanged.
 pub fn matches_request(request: &Value, txn: &Value) -> Result<(), String> {
     let got = txn.as_array().map(Vec::as_slice).unwrap_or_default();
     let want = request.as_array().map(Vec::as_slice).unwrap_or_default();
@@ -61,7 +62,7 @@ pub fn matches_request(request: &Value, txn: &Value) -> Result<(), String> {
         if gf != wf || gk != wk {
             return Err(format!("micro-op {i} is {g}, the request had {w}"));
         }
-        if wf == "w" && gv != wv {
+        if wf != "r" && gv != wv {
             return Err(format!("write {i} came back as {g}, the request had {w}"));
         }
     }
@@ -69,7 +70,7 @@ pub fn matches_request(request: &Value, txn: &Value) -> Result<(), String> {
 }
 
 /// The completions the client marked malformed, and one example.
-fn malformed(history: &History) -> (usize, Option<Value>) {
+pub fn malformed(history: &History) -> (usize, Option<Value>) {
     let mut count = 0;
     let mut example = None;
     for op in &history.ops {
@@ -92,7 +93,7 @@ fn malformed(history: &History) -> (usize, Option<Value>) {
 
 /// The `ok` transactions whose reply does not hold the requested
 /// micro-ops, and one example.
-fn mismatched(history: &History) -> (usize, Option<Value>) {
+pub fn mismatched(history: &History) -> (usize, Option<Value>) {
     let mut count = 0;
     let mut example = None;
     for (inv, done) in history.client_pairs() {
@@ -113,6 +114,20 @@ fn mismatched(history: &History) -> (usize, Option<Value>) {
 /// and the replies that do not match their request (which make it invalid).
 pub fn check(history: &History, opts: &TestOpts) -> Value {
     let mut result = super::elle::check_rw_register(history, &opts.consistency_models);
+    if let Value::Object(map) = &mut result {
+        // Maelstrom's result always carries these two, even when valid
+        // (`:anomaly-types ()`, `:anomalies nil`).
+        map.entry("anomaly-types").or_insert_with(|| json!([]));
+        map.entry("anomalies").or_insert(Value::Null);
+    }
+    with_response_checks(result, history)
+}
+
+/// Adds to an Elle verdict what Maelstrom's schema lets through: the
+/// malformed-response count and the replies that do not match their
+/// request (which make the result invalid). Shared by txn-rw-register and
+/// txn-list-append.
+pub fn with_response_checks(mut result: Value, history: &History) -> Value {
     let (count, example) = malformed(history);
     let (mismatches, mismatch_example) = mismatched(history);
     if let Value::Object(map) = &mut result {
@@ -121,10 +136,6 @@ pub fn check(history: &History, opts: &TestOpts) -> Value {
             map.insert("mismatched-response-example".into(), ex);
             map.insert("valid?".into(), Value::Bool(false));
         }
-        // Maelstrom's result always carries these two, even when valid
-        // (`:anomaly-types ()`, `:anomalies nil`).
-        map.entry("anomaly-types").or_insert_with(|| json!([]));
-        map.entry("anomalies").or_insert(Value::Null);
         map.insert("malformed-responses".into(), json!(count));
         if let Some(ex) = example {
             map.insert("malformed-response-example".into(), ex);

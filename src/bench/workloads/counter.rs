@@ -103,8 +103,9 @@ impl Workload for Counter {
 #[derive(Debug, Default)]
 pub struct CounterClient;
 
-/// An indeterminate completion, as Jepsen records an escaped exception.
-fn indeterminate(inv: &Invocation, why: String) -> Completion {
+/// An indeterminate completion, as Jepsen records an escaped exception
+/// (also used by g-set, whose client has no error mapping either).
+pub fn indeterminate(inv: &Invocation, why: String) -> Completion {
     Completion {
         kind: OpType::Info,
         value: inv.value.clone(),

@@ -6,8 +6,10 @@ use super::workload::Workload;
 pub mod broadcast;
 pub mod counter;
 pub mod echo;
+pub mod g_set;
 pub mod kafka;
 pub mod keys;
+pub mod txn_list_append;
 pub mod txn_rw_register;
 pub mod unique_ids;
 
@@ -20,6 +22,8 @@ pub const NAMES: &[&str] = &[
     "pn-counter",
     "kafka",
     "txn-rw-register",
+    "g-set",
+    "txn-list-append",
 ];
 
 /// The workload called `name`, configured by `opts`.
@@ -32,6 +36,8 @@ pub fn make(name: &str, opts: &TestOpts) -> anyhow::Result<Box<dyn Workload>> {
         "pn-counter" => counter::new(opts, true),
         "kafka" => kafka::new(opts),
         "txn-rw-register" => txn_rw_register::new(opts),
+        "g-set" => g_set::new(opts),
+        "txn-list-append" => txn_list_append::new(opts),
         other => anyhow::bail!(
             "unknown workload {other:?}; known workloads: {}",
             NAMES.join(", ")

@@ -318,6 +318,21 @@ impl Scc {
     }
 }
 
+/// What the cycle search needs from a checker's analysis: the dependency
+/// graph, where each vertex sits in the history, and why one vertex
+/// precedes another by a data relation. The rw-register analysis
+/// ([`Context`]) and the list-append one (`super::list_append`) each
+/// implement it, so both share the probes, searches and timeouts here.
+pub trait Explain {
+    /// The dependency graph.
+    fn graph(&self) -> &DepGraph;
+    /// The history index of vertex `v` (a completion entry).
+    fn history_index(&self, v: u32) -> usize;
+    /// Why `a` precedes `b` by `rel` (`WR`, `WW` or `RW`): Elle-like
+    /// evidence (key and values) and a sentence that names both entries.
+    fn step(&self, a: u32, b: u32, rel: u8) -> (Value, String);
+}
+
 /// Everything the case builders need to explain a cycle.
 pub struct Context<'a> {
     /// The transactions.
@@ -329,10 +344,6 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    fn history_index(&self, global: u32) -> usize {
-        self.txns.txns[self.graph.txn[global as usize]].index
-    }
-
     fn name(&self, id: Option<u32>) -> Value {
         id.and_then(|i| self.txns.names.get(i as usize))
             .cloned()
@@ -372,51 +383,76 @@ impl Context<'_> {
         }
         .unwrap_or(Value::Null)
     }
+}
 
-    /// A case for the cycle `scc.global[cycle[0]] → … → cycle[0]`, under
-    /// the class of its explanation.
-    fn cycle_case(&self, scc: &Scc, cycle: &[u32]) -> Case {
-        let labels: Vec<u8> = (0..cycle.len())
-            .map(|i| explain(scc.rels(cycle[i], cycle[(i + 1) % cycle.len()])))
-            .collect();
-        let kind = classify(&labels);
-        let mut steps = Vec::new();
-        let mut text = Vec::new();
-        for (i, &rel) in labels.iter().enumerate() {
-            let (a, b) = (
-                scc.global[cycle[i] as usize],
-                scc.global[cycle[(i + 1) % cycle.len()] as usize],
-            );
-            let ev = self.evidence(a, b, rel);
-            let (ia, ib) = (self.history_index(a), self.history_index(b));
-            text.push(match rel {
-                WR => format!(
-                    "entry {ib} read {} = {} written by entry {ia}",
-                    ev["key"], ev["value"]
-                ),
-                WW => format!(
-                    "entry {ia} wrote {} = {} and entry {ib} overwrote it with {}",
-                    ev["key"], ev["value"], ev["value'"]
-                ),
-                RW => format!(
-                    "entry {ia} read {} = {} and entry {ib} overwrote it with {}",
-                    ev["key"], ev["value"], ev["value'"]
-                ),
-                REALTIME => format!("entry {ia} completed before entry {ib} was invoked"),
-                _ => format!("entry {ia} preceded entry {ib} in its process"),
-            });
-            steps.push(json!({"type": rel_name(rel), "from": ia, "to": ib, "evidence": ev}));
-        }
-        let ops: Vec<usize> = cycle
-            .iter()
-            .map(|&l| self.history_index(scc.global[l as usize]))
-            .collect();
-        Case {
-            explanation: format!("{kind} cycle: {}", text.join("; ")),
-            detail: json!({"cycle": ops, "steps": steps}),
-            kind,
-            ops,
-        }
+impl Explain for Context<'_> {
+    fn graph(&self) -> &DepGraph {
+        self.graph
+    }
+
+    fn history_index(&self, global: u32) -> usize {
+        self.txns.txns[self.graph.txn[global as usize]].index
+    }
+
+    fn step(&self, a: u32, b: u32, rel: u8) -> (Value, String) {
+        let ev = self.evidence(a, b, rel);
+        let (ia, ib) = (self.history_index(a), self.history_index(b));
+        let text = match rel {
+            WR => format!(
+                "entry {ib} read {} = {} written by entry {ia}",
+                ev["key"], ev["value"]
+            ),
+            WW => format!(
+                "entry {ia} wrote {} = {} and entry {ib} overwrote it with {}",
+                ev["key"], ev["value"], ev["value'"]
+            ),
+            _ => format!(
+                "entry {ia} read {} = {} and entry {ib} overwrote it with {}",
+                ev["key"], ev["value"], ev["value'"]
+            ),
+        };
+        (ev, text)
+    }
+}
+
+/// A case for the cycle `scc.global[cycle[0]] → … → cycle[0]`, under the
+/// class of its explanation.
+fn cycle_case(cx: &dyn Explain, scc: &Scc, cycle: &[u32]) -> Case {
+    let labels: Vec<u8> = (0..cycle.len())
+        .map(|i| explain(scc.rels(cycle[i], cycle[(i + 1) % cycle.len()])))
+        .collect();
+    let kind = classify(&labels);
+    let mut steps = Vec::new();
+    let mut text = Vec::new();
+    for (i, &rel) in labels.iter().enumerate() {
+        let (a, b) = (
+            scc.global[cycle[i] as usize],
+            scc.global[cycle[(i + 1) % cycle.len()] as usize],
+        );
+        let (ia, ib) = (cx.history_index(a), cx.history_index(b));
+        let (ev, sentence) = match rel {
+            WR | WW | RW => cx.step(a, b, rel),
+            REALTIME => (
+                Value::Null,
+                format!("entry {ia} completed before entry {ib} was invoked"),
+            ),
+            _ => (
+                Value::Null,
+                format!("entry {ia} preceded entry {ib} in its process"),
+            ),
+        };
+        text.push(sentence);
+        steps.push(json!({"type": rel_name(rel), "from": ia, "to": ib, "evidence": ev}));
+    }
+    let ops: Vec<usize> = cycle
+        .iter()
+        .map(|&l| cx.history_index(scc.global[l as usize]))
+        .collect();
+    Case {
+        explanation: format!("{kind} cycle: {}", text.join("; ")),
+        detail: json!({"cycle": ops, "steps": steps}),
+        kind,
+        ops,
     }
 }
 
@@ -640,8 +676,8 @@ fn shortest_cycle(scc: &Scc, part: &[u32], mask: u8) -> Option<Vec<u32>> {
 
 /// All cycle cases of the graph: probes and searches per component.
 /// Returns the cases (timeouts as `cycle-search-timeout` cases).
-pub fn cycle_cases(cx: &Context<'_>, timeout: std::time::Duration) -> Vec<Case> {
-    let g = cx.graph;
+pub fn cycle_cases(cx: &dyn Explain, timeout: std::time::Duration) -> Vec<Case> {
+    let g = cx.graph();
     let adj: Vec<Vec<u32>> = g
         .out
         .iter()
@@ -662,7 +698,7 @@ pub fn cycle_cases(cx: &Context<'_>, timeout: std::time::Duration) -> Vec<Case> 
 /// The probes of one component: a `<model>-cycle-exists` case for each
 /// model whose subgraph has a cycle (skipping models a hit already rules
 /// out), and the set of models ruled out.
-fn probe_cases(cx: &Context<'_>, scc: &Scc) -> (Vec<Case>, HashSet<&'static str>) {
+fn probe_cases(cx: &dyn Explain, scc: &Scc) -> (Vec<Case>, HashSet<&'static str>) {
     let mut out = Vec::new();
     let mut impossible: HashSet<&'static str> = HashSet::new();
     for p in PROBES {
@@ -705,7 +741,7 @@ fn probe_cases(cx: &Context<'_>, scc: &Scc) -> (Vec<Case>, HashSet<&'static str>
 
 /// Probes, then searches for concrete cycles, in one component.
 fn scc_cases(
-    cx: &Context<'_>,
+    cx: &dyn Explain,
     scc: &Scc,
     specs: &[Spec],
     present: u8,
@@ -756,7 +792,7 @@ fn scc_cases(
             }
         }
         if let Some(c) = found {
-            out.push(cx.cycle_case(scc, &c));
+            out.push(cycle_case(cx, scc, &c));
             skip.extend(
                 models::implied_anomalies(&spec.name)
                     .into_iter()
@@ -774,7 +810,7 @@ fn scc_cases(
 
 /// The timeout marker for a component, plus (as Elle) a fallback cycle so
 /// that the component is still represented.
-fn timeout_cases(cx: &Context<'_>, scc: &Scc, spec: &Spec, searched: &[String]) -> Vec<Case> {
+fn timeout_cases(cx: &dyn Explain, scc: &Scc, spec: &Spec, searched: &[String]) -> Vec<Case> {
     let fallback = fallback_cycle(scc);
     let mut out = vec![Case {
         kind: "cycle-search-timeout".into(),
@@ -788,7 +824,7 @@ fn timeout_cases(cx: &Context<'_>, scc: &Scc, spec: &Spec, searched: &[String]) 
         ops: vec![],
     }];
     if !fallback.is_empty() {
-        out.push(cx.cycle_case(scc, &fallback));
+        out.push(cycle_case(cx, scc, &fallback));
     }
     out
 }

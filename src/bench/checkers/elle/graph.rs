@@ -148,12 +148,8 @@ pub fn build(t: &Txns, versions: &VersionGraphs, realtime: bool) -> DepGraph {
     }
 }
 
-/// Real-time order, reduced: each `ok` transaction links to every later
-/// invoked `ok` one, except through a "frontier" that drops a completed
-/// transaction once a later one that follows it has completed (the edge
-/// is then implied transitively). Returns whether Elle's real-time graph
-/// would have any vertex: it also links to `info` and `fail` completions,
-/// which can never be on a cycle, so we keep no such edge.
+/// Real-time order for the rw-register graph, whose vertices are the `ok`
+/// transactions: see [`realtime_order`].
 fn realtime_edges(
     t: &Txns,
     vertex: &HashMap<usize, u32>,
@@ -166,26 +162,58 @@ fn realtime_edges(
             completion.insert(inv, vertex.get(&i).copied());
         }
     }
+    let events = t.txns.iter().enumerate().filter_map(|(i, x)| {
+        if x.kind == OpType::Invoke {
+            completion.get(&i).map(|&done| RtEvent::Invoke(done))
+        } else {
+            vertex.get(&i).map(|&v| RtEvent::Ok(v))
+        }
+    });
+    realtime_order(events, link)
+}
+
+/// One entry of a history, as the real-time order sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RtEvent {
+    /// An invocation that completed (with any type); `Some(v)` when its
+    /// completion is the graph's vertex `v`.
+    Invoke(Option<u32>),
+    /// The `ok` completion of vertex `v`.
+    Ok(u32),
+}
+
+/// Elle's real-time order, reduced, over `events` in history order: each
+/// `ok` completion links to the completion of every later invocation,
+/// except through a "frontier" that drops a completed transaction once a
+/// later one that follows it has completed (the edge is then implied
+/// transitively). Returns whether Elle's real-time graph would have any
+/// edge: it also links to completions that are not vertices here (`fail`,
+/// and `info` for rw-register), which can never be on a cycle, so we keep
+/// no such edge.
+pub fn realtime_order(
+    events: impl IntoIterator<Item = RtEvent>,
+    link: &mut impl FnMut(u32, u32, u8),
+) -> bool {
     let mut linked = false;
     let mut frontier: Vec<u32> = Vec::new();
     let mut preds: HashMap<u32, Vec<u32>> = HashMap::new();
-    for (i, x) in t.txns.iter().enumerate() {
-        if x.kind == OpType::Invoke {
-            let Some(&done) = completion.get(&i) else {
-                continue;
-            };
-            linked |= !frontier.is_empty();
-            if let Some(b) = done {
-                for &a in &frontier {
-                    link(a, b, REALTIME);
+    for event in events {
+        match event {
+            RtEvent::Invoke(done) => {
+                linked |= !frontier.is_empty();
+                if let Some(b) = done {
+                    for &a in &frontier {
+                        link(a, b, REALTIME);
+                    }
+                    preds.insert(b, frontier.clone());
                 }
-                preds.insert(b, frontier.clone());
             }
-        } else if let Some(&b) = vertex.get(&i) {
-            if let Some(p) = preds.remove(&b) {
-                frontier.retain(|a| !p.contains(a));
+            RtEvent::Ok(b) => {
+                if let Some(p) = preds.remove(&b) {
+                    frontier.retain(|a| !p.contains(a));
+                }
+                frontier.push(b);
             }
-            frontier.push(b);
         }
     }
     linked

@@ -127,10 +127,13 @@
 //!   [`crate::bench::checkers::graph`].
 //! - [`cycles`]: probes, searches, explanations, timeouts.
 //! - [`models`]: the model lattice, prohibited anomalies, `not`/`also-not`.
+//! - [`list_append`]: Elle's list-append checker (txn-list-append), on the
+//!   same graph kernel, cycle search and model lattice.
 
 pub mod cycles;
 pub mod direct;
 pub mod graph;
+pub mod list_append;
 pub mod models;
 pub mod txns;
 pub mod versions;
@@ -171,7 +174,7 @@ fn unknown(error: String) -> Value {
 
 /// Each requested model's canonical name, or why the request cannot be
 /// decided.
-fn canonical_models(models: &[String]) -> Result<Vec<&'static str>, String> {
+pub(crate) fn canonical_models(models: &[String]) -> Result<Vec<&'static str>, String> {
     if models.is_empty() {
         return Err("no consistency model requested".into());
     }
@@ -246,11 +249,29 @@ pub fn check_with_timeout(history: &History, models: &[String], timeout: Duratio
         versions: &versions,
     };
     all.extend(cycles::cycle_cases(&cx, timeout));
-    verdict(all, &prohibited, &canonical)
+    verdict(all, &prohibited, &canonical, Rule::MaelstromRw)
 }
 
-/// Elle's result map, then Maelstrom's wrapper.
-fn verdict(all: Vec<Case>, prohibited: &HashSet<&str>, models: &[&str]) -> Value {
+/// Who has the last word on `valid?`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rule {
+    /// Maelstrom's txn-rw-register wrapper: `cycle-search-timeout` is
+    /// dropped, and any other reportable anomaly makes the result invalid.
+    MaelstromRw,
+    /// Elle's own `result-map` (Maelstrom runs txn-list-append unwrapped):
+    /// invalid iff a prohibited anomaly was found, else unknown if
+    /// `empty-transaction-graph` or `cycle-search-timeout` was, else valid.
+    Elle,
+}
+
+/// Elle's result map, then (under [`Rule::MaelstromRw`]) Maelstrom's
+/// wrapper.
+pub(crate) fn verdict(
+    all: Vec<Case>,
+    prohibited: &HashSet<&str>,
+    models: &[&str],
+    rule: Rule,
+) -> Value {
     let found: Vec<String> = {
         let mut f: Vec<String> = all.iter().map(|c| c.kind.clone()).collect();
         f.sort();
@@ -262,6 +283,12 @@ fn verdict(all: Vec<Case>, prohibited: &HashSet<&str>, models: &[&str]) -> Value
     for c in &all {
         if c.kind == "cycle-search-timeout" {
             timeouts += 1;
+            if rule == Rule::Elle {
+                reportable
+                    .entry(c.kind.clone())
+                    .or_default()
+                    .push(c.to_json());
+            }
         } else if c.kind == "empty-transaction-graph" || prohibited.contains(c.kind.as_str()) {
             reportable
                 .entry(c.kind.clone())
@@ -281,8 +308,15 @@ fn verdict(all: Vec<Case>, prohibited: &HashSet<&str>, models: &[&str]) -> Value
         k.strip_suffix("-cycle-exists")
             .is_none_or(|m| !ruled_out.contains(m))
     });
+    let bad = reportable.keys().any(|k| prohibited.contains(k.as_str()));
+    let valid = match rule {
+        Rule::MaelstromRw => Value::Bool(reportable.is_empty()),
+        Rule::Elle if bad => Value::Bool(false),
+        Rule::Elle if reportable.is_empty() => Value::Bool(true),
+        Rule::Elle => Value::from("unknown"),
+    };
     let mut out = Map::new();
-    out.insert("valid?".into(), Value::Bool(reportable.is_empty()));
+    out.insert("valid?".into(), valid);
     out.insert(
         "consistency-models".into(),
         json!(models

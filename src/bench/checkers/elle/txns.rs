@@ -73,13 +73,16 @@ pub struct Txns {
 /// Interns keys and values by their JSON text (serde_json prints objects
 /// with sorted keys, so equal JSON gives equal text).
 #[derive(Default)]
-struct Interner {
+pub struct Interner {
+    /// Id of each JSON text.
     ids: HashMap<String, Id>,
-    names: Vec<Value>,
+    /// JSON of each id.
+    pub names: Vec<Value>,
 }
 
 impl Interner {
-    fn id(&mut self, v: &Value) -> Id {
+    /// The id of `v`, allocated on first sight.
+    pub fn id(&mut self, v: &Value) -> Id {
         let text = v.to_string();
         if let Some(&id) = self.ids.get(&text) {
             return id;
