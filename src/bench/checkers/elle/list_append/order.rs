@@ -18,7 +18,7 @@ use super::txns::{Mop, Txns};
 use crate::bench::checkers::elle::txns::Id;
 use crate::bench::checkers::elle::Case;
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Per key, its distinct non-empty lists, shortest first, in first-seen
 /// order of keys.
@@ -29,22 +29,23 @@ pub type SortedValues = Vec<(Id, Vec<Vec<Id>>)>;
 pub fn sorted_values(t: &Txns, include: impl Fn(usize) -> bool) -> SortedValues {
     let mut keys: Vec<Id> = Vec::new();
     let mut lists: HashMap<Id, Vec<Vec<Id>>> = HashMap::new();
+    let mut seen: HashSet<(Id, &[Id])> = HashSet::new();
     for (i, x) in t.txns.iter().enumerate() {
         if !include(i) {
             continue;
         }
         for m in &x.mops {
             if let Mop::Read { key, list: Some(l) } = m {
-                if l.is_empty() {
+                if l.is_empty() || !seen.insert((*key, l.as_slice())) {
                     continue;
                 }
-                let ls = lists.entry(*key).or_insert_with(|| {
-                    keys.push(*key);
-                    Vec::new()
-                });
-                if !ls.contains(l) {
-                    ls.push(l.clone());
-                }
+                lists
+                    .entry(*key)
+                    .or_insert_with(|| {
+                        keys.push(*key);
+                        Vec::new()
+                    })
+                    .push(l.clone());
             }
         }
     }
