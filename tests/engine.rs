@@ -299,3 +299,43 @@ fn setup_requests_come_from_setup_clients_and_errors_abort() {
     assert_eq!(err.exit_code(), 255);
     assert!(err.to_string().contains("setup failed: node n"), "{err}");
 }
+
+/// A real run's `history.jsonl` and `messages.jsonl` read back through the
+/// wire module and written again give the same bytes, and agree with the
+/// run's outcome.
+#[test]
+fn run_files_round_trip_through_the_wire_module() {
+    use glomers::bench::history::History;
+    use glomers::runtime::message::{self, JournalKind};
+    let mut o = opts(7);
+    o.workload = "broadcast".into();
+    o.time_limit = 3.0;
+    o.recovery_wait = 1.0;
+    let store = common::store("engine", "roundtrip");
+    o.store = store.clone();
+    let cfg = EngineConfig {
+        verbose: false,
+        ..EngineConfig::default()
+    };
+    let out = glomers::bench::engine::run(&o, &cfg).expect("run");
+    let dir = out.dir.clone().expect("a run directory");
+    let history_text = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    let history = History::from_jsonl(&history_text).expect("history reads back");
+    assert_eq!(history, out.history);
+    assert_eq!(history.to_jsonl(), history_text);
+    let journal_text = std::fs::read_to_string(dir.join("messages.jsonl")).unwrap();
+    let journal = message::read_journal(&journal_text).expect("journal reads back");
+    assert_eq!(message::write_jsonl(&journal).unwrap(), journal_text);
+    let sends = journal
+        .iter()
+        .filter(|e| e.kind == JournalKind::Send)
+        .count();
+    assert_eq!(
+        out.results["net"]["all"]["send-count"].as_u64(),
+        Some(sends as u64)
+    );
+    assert!(journal
+        .iter()
+        .any(|e| e.message.src == "c0" && e.message.body.get().contains("\"init\"")));
+    let _ = std::fs::remove_dir_all(&store);
+}

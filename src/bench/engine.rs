@@ -66,10 +66,9 @@ use super::workload::{
     WorkloadClient,
 };
 use super::workloads;
+use crate::runtime::message::{self, NodeEnvelope};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -224,19 +223,6 @@ struct Worker {
     op: Option<Invocation>,
     sleeping: bool,
     final_done: bool,
-}
-
-/// A node's envelope as printed: a closed map of `src`, `dest`, `body` and
-/// an optional integer `id`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OutEnvelope<'a> {
-    src: String,
-    dest: String,
-    #[serde(borrow)]
-    body: &'a RawValue,
-    #[serde(default)]
-    id: Option<Value>,
 }
 
 struct Engine<'a> {
@@ -651,7 +637,7 @@ impl<'a> Engine<'a> {
 
     /// The one parse-and-validate path for everything a node prints.
     fn on_node_line(&mut self, node: usize, line: &str) {
-        let env: OutEnvelope<'_> = match serde_json::from_str(line) {
+        let env: NodeEnvelope<'_> = match serde_json::from_str(line) {
             Ok(e) => e,
             Err(e) => {
                 if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(line) {
@@ -759,18 +745,13 @@ impl<'a> Engine<'a> {
             return;
         }
         self.clients[c].pending = None;
-        let outcome = if body.get("type").and_then(Value::as_str) == Some("error") {
-            Err(RpcFailure::Error {
-                code: body.get("code").and_then(Value::as_u64).unwrap_or(13),
-                text: body
-                    .get("text")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
+        let outcome = match message::read_error(&body) {
+            Some((code, text)) => Err(RpcFailure::Error {
+                code,
+                text,
                 body: body.clone(),
-            })
-        } else {
-            Ok(body)
+            }),
+            None => Ok(body),
         };
         self.on_client_outcome(c, outcome);
     }
