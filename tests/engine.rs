@@ -5,6 +5,7 @@
 
 use glomers::bench::engine::{run_with, EngineConfig};
 use glomers::bench::history::{History, OpType, Process};
+use glomers::bench::nemesis::Fault;
 use glomers::bench::opts::TestOpts;
 use glomers::bench::workload::{
     ClientStep, Completion, FinalStep, GenCtx, Invocation, RpcOutcome, Workload, WorkloadClient,
@@ -78,7 +79,7 @@ fn opts(seed: u64) -> TestOpts {
     o.time_limit = 20.0;
     o.rate = 10.0;
     o.latency = 10;
-    o.nemesis_partition = true;
+    o.nemesis = [Fault::Partition].into();
     o.nemesis_interval = 2.0;
     o.seed = seed;
     o
@@ -193,18 +194,14 @@ fn rate_zero_means_no_client_ops_and_same_seed_same_history() {
 #[test]
 fn every_in_process_workload_replays_byte_for_byte() {
     let mut checked = Vec::new();
-    for w in glomers::bench::workloads::NAMES {
+    for entry in glomers::bench::workloads::REGISTRY {
+        let w = &entry.name;
         let mut o = opts(5);
         o.workload = w.to_string();
         o.time_limit = 3.0;
         o.rate = 100.0;
         o.nemesis_interval = 1.0;
         o.recovery_wait = 1.0;
-        if glomers::bench::inprocess::host_for(w, 0).is_none()
-            || glomers::bench::workloads::make(w, &o).is_err()
-        {
-            continue;
-        }
         let mut files = Vec::new();
         for i in 0..2 {
             let store =
@@ -227,8 +224,12 @@ fn every_in_process_workload_replays_byte_for_byte() {
     }
     // Every workload with a solver is covered; one that lost its bench
     // workload or its in-process handler would drop out silently above.
-    for w in glomers::bench::workloads::NAMES {
-        assert!(checked.contains(w), "{w} not checked: {checked:?}");
+    for e in glomers::bench::workloads::REGISTRY {
+        assert!(
+            checked.contains(&e.name),
+            "{} not checked: {checked:?}",
+            e.name
+        );
     }
 }
 
@@ -260,7 +261,7 @@ impl Workload for SetupEcho {
 #[test]
 fn setup_requests_come_from_setup_clients_and_errors_abort() {
     let mut o = opts(3);
-    o.nemesis_partition = false;
+    o.nemesis.clear();
     o.time_limit = 2.0;
     let store = std::env::temp_dir().join(format!("glomers-setup-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&store);

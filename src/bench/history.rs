@@ -1,6 +1,10 @@
 //! The history of a test: every invocation and completion, as Jepsen records
 //! them (`index`, `time` in ns since the test started, `process`, `type`,
-//! `f`, `value`, optional `error`, and `final?` for final-phase ops).
+//! `f`, `value`, optional `error`, and `final?` for final-phase ops;
+//! jepsen: src/jepsen/history.clj, and the interpreter that records them,
+//! src/jepsen/generator/interpreter.clj). `history.jsonl` holds one op per
+//! line, written and read back through the wire module's JSON-lines
+//! functions.
 
 use crate::runtime::message;
 use serde::{Deserialize, Serialize};

@@ -1,8 +1,7 @@
 //! In-process mode: our own handlers, every node in one process, on a
 //! virtual clock.
 //!
-//! [`host_for`] is the registry from workload name to handler; each
-//! challenge adds its arm here. [`InProcessBackend`] implements
+//! [`host_for`] builds a workload's handler from the registry's factory. [`InProcessBackend`] implements
 //! [`Backend`] over one [`AnyHost`] per node: delivering a line calls
 //! `handle_line` and turns the host's output into [`NodeEvent::Line`]s at the
 //! same instant; waiting advances the virtual clock to the earlier of the
@@ -10,30 +9,16 @@
 //! from the test seed, so a run is a pure function of its options.
 
 use super::backend::{Backend, NodeEvent};
-use crate::challenges;
-use crate::runtime::{AnyHost, NodeHost};
+use crate::runtime::AnyHost;
 use std::path::Path;
 use std::time::Duration;
 
-/// Our handler for `workload`, as a fresh host seeded with `seed`.
+/// Our handler for `workload`, as a fresh host seeded with `seed` (the
+/// factory in the workload registry, [`super::workloads::REGISTRY`]).
 pub fn host_for(workload: &str, seed: u64) -> Option<Box<dyn AnyHost>> {
-    match workload {
-        "echo" => Some(Box::new(NodeHost::<challenges::echo::Echo>::new(seed))),
-        "unique-ids" => Some(Box::new(
-            NodeHost::<challenges::unique_ids::UniqueIds>::new(seed),
-        )),
-        "kafka" => Some(Box::new(NodeHost::<challenges::kafka::Kafka>::new(seed))),
-        "g-counter" | "pn-counter" => Some(Box::new(
-            NodeHost::<challenges::g_counter::GCounter>::new(seed),
-        )),
-        "txn-rw-register" => Some(Box::new(NodeHost::<
-            challenges::txn_rw_register::TxnRwRegister,
-        >::new(seed))),
-        "broadcast" => Some(Box::new(NodeHost::<challenges::broadcast::Broadcast>::new(
-            seed,
-        ))),
-        _ => None,
-    }
+    super::workloads::find(workload)
+        .ok()
+        .map(|e| (e.host)(seed))
 }
 
 /// Every node as an [`AnyHost`] in this process.

@@ -1,19 +1,19 @@
-//! Composing and storing results like Maelstrom (spec §5.0, §6.2).
+//! Composing results like Maelstrom (maelstrom: src/maelstrom/core.clj,
+//! `:checker`; jepsen: src/jepsen/checker.clj, `compose`, `merge-valid`,
+//! `stats`; maelstrom: src/maelstrom/checker.clj, `availability-checker`).
 //!
 //! The result map has Maelstrom's keys without the leading colon:
 //! `stats`, `availability`, `net`, `workload`, plus `node-output` when a
 //! node printed something that is not a valid message (our louder policy
-//! for spec §1.6), and the merged `valid?` (false beats unknown beats true).
-//! Runs are stored under `<store>/<workload>/<timestamp>/` with `latest`
-//! symlinks, holding `results.json`, `history.jsonl`, `messages.jsonl` and
-//! `node-logs/`.
+//! than maelstrom: src/maelstrom/process.clj), and the merged `valid?`
+//! (false beats unknown beats true). The run directory is written by
+//! [`super::store`].
 
 use super::check::Validity;
 use super::history::{History, OpType};
 use super::opts::{Availability, TestOpts};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 /// Maelstrom's verdict lines.
 pub const VERDICT_VALID: &str = "Everything looks good! ヽ(‘ー`)ノ";
@@ -140,70 +140,6 @@ pub fn compose(parts: Vec<(&str, Value)>) -> (Value, Validity) {
     (Value::Object(m), v)
 }
 
-/// A UTC timestamp like Jepsen's store names: `20260126T084312.123Z`.
-pub fn timestamp(t: std::time::SystemTime) -> String {
-    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let ms = d.subsec_millis();
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, mo, da) = civil_from_days(days);
-    format!(
-        "{y:04}{mo:02}{da:02}T{:02}{:02}{:02}.{ms:03}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// Create `<store>/<workload>/<timestamp>/` (unique) and point the
-/// `latest` symlinks at it.
-pub fn create_run_dir(store: &Path, workload: &str) -> std::io::Result<PathBuf> {
-    let base = store.join(workload);
-    std::fs::create_dir_all(&base)?;
-    let stamp = timestamp(std::time::SystemTime::now());
-    let mut name = stamp.clone();
-    let mut k = 1;
-    while base.join(&name).exists() {
-        name = format!("{stamp}-{k}");
-        k += 1;
-    }
-    let dir = base.join(&name);
-    std::fs::create_dir_all(dir.join("node-logs"))?;
-    link_latest(&base.join("latest"), Path::new(&name));
-    link_latest(&store.join("latest"), &Path::new(workload).join(&name));
-    Ok(dir)
-}
-
-fn link_latest(link: &Path, target: &Path) {
-    #[cfg(unix)]
-    {
-        let tmp = link.with_extension(format!("tmp{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        if std::os::unix::fs::symlink(target, &tmp).is_ok() {
-            let _ = std::fs::rename(&tmp, link);
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (link, target);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,11 +182,5 @@ mod tests {
         ]);
         assert_eq!(v, Validity::Unknown);
         assert_eq!(r["valid?"], "unknown");
-    }
-
-    #[test]
-    fn timestamps() {
-        let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_769_416_992_123);
-        assert_eq!(timestamp(t), "20260126T084312.123Z");
     }
 }
