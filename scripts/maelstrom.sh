@@ -22,9 +22,10 @@ shift
 row=$(awk -F'\t' -v id="$id" '!/^#/ && $1 == id' "$table")
 [ -n "$row" ] || { echo "$0: no sub-challenge '$id'" >&2; usage; }
 workload=$(cut -f2 <<<"$row")
-binary=$(cut -f3 <<<"$row")
-read -r -a flags <<<"$(cut -f4 <<<"$row")"
-read -r -a node_args <<<"$(cut -f5 -s <<<"$row")"
+# Our binaries are named after their workloads (src/bench/workloads/mod.rs).
+binary=$workload
+read -r -a flags <<<"$(cut -f3 <<<"$row")"
+read -r -a node_args <<<"$(cut -f4 -s <<<"$row")"
 
 maelstrom=${MAELSTROM:-$(command -v maelstrom || true)}
 if [ -z "$maelstrom" ] || [ ! -x "$maelstrom" ]; then

@@ -331,6 +331,21 @@ fn bad_arguments_exit_254() {
     assert_eq!(o.status.code(), Some(254));
     let o = run(&["-w", "no-such-workload", "--in-process"], &s);
     assert_eq!(o.status.code(), Some(254));
+    assert!(
+        stderr(&o).contains("known workloads: echo"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(
+        &["-w", "echo", "--in-process", "--nemesis", "partition,kill"],
+        &s,
+    );
+    assert_eq!(o.status.code(), Some(254));
+    assert!(
+        stderr(&o).contains("--nemesis kill: unknown fault; known faults: partition"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -555,7 +570,7 @@ fn challenge_1_runs_our_echo_and_sweep_reports_seeds() {
         time_limit: 1.0,
         ..glomers::bench::opts::TestOpts::with_nodes(1)
     };
-    let swept = glomers::bench::cli::sweep(&opts, 10, 2);
+    let swept = glomers::bench::sweep::sweep(&opts, 10, 2);
     assert_eq!(swept.len(), 2);
     assert!(swept.iter().all(|r| r.verdict.is_ok()));
 }
@@ -601,4 +616,90 @@ fn our_unique_ids_passes_challenge_2_shortened() {
     assert_eq!(r["availability"]["ok-fraction"], 1.0);
     assert_eq!(r["net"]["servers"]["msgs-per-op"], 0.0);
     assert_eq!(r["workload"]["duplicated-count"], 0);
+}
+
+/// Events from `b` until `done` holds for them or `limit` passes.
+fn wait_for(
+    b: &mut glomers::bench::backend::ProcessBackend,
+    limit: Duration,
+    done: impl Fn(&[glomers::bench::backend::NodeEvent]) -> bool,
+) -> Vec<glomers::bench::backend::NodeEvent> {
+    use glomers::bench::backend::Backend;
+    let mut out = Vec::new();
+    let end = b.now() + limit;
+    while b.now() < end && !done(&out) {
+        b.wait(Some(end), &mut out);
+    }
+    out
+}
+
+/// Whether node `node` printed a line containing `needle`.
+fn printed(evs: &[glomers::bench::backend::NodeEvent], node: usize, needle: &str) -> bool {
+    use glomers::bench::backend::NodeEvent;
+    evs.iter().any(
+        |e| matches!(e, NodeEvent::Line { node: n, line } if *n == node && line.contains(needle)),
+    )
+}
+
+/// The process backend's per-node lifecycle on our echo binary: a killed
+/// node's exit is not reported as a crash, a started node is a fresh
+/// process that answers init again, a paused node answers only once
+/// resumed, and the operations refuse what makes no sense.
+#[test]
+fn process_nodes_can_be_killed_started_paused_and_resumed() {
+    use glomers::bench::backend::{Backend, NodeEvent, ProcessBackend};
+    let logs = store("lifecycle");
+    let names = vec!["n0".to_string(), "n1".to_string()];
+    let bin = Path::new(env!("CARGO_BIN_EXE_echo"));
+    let mut b = ProcessBackend::spawn(bin, &[], &names, &logs, false).expect("spawn");
+    let init = |n: &str| {
+        format!(
+            r#"{{"src":"c0","dest":"{n}","body":{{"type":"init","msg_id":1,"node_id":"{n}","node_ids":["n0","n1"]}}}}"#
+        )
+    };
+    let echo = r#"{"src":"c1","dest":"n1","body":{"type":"echo","msg_id":2,"echo":"hi"}}"#;
+    let long = Duration::from_secs(10);
+    let short = Duration::from_millis(300);
+    let mut sink = Vec::new();
+    for (i, n) in ["n0", "n1"].iter().enumerate() {
+        b.deliver(i, &init(n), b.now(), &mut sink);
+    }
+    let evs = wait_for(&mut b, long, |e| {
+        printed(e, 0, "init_ok") && printed(e, 1, "init_ok")
+    });
+    assert!(printed(&evs, 0, "init_ok") && printed(&evs, 1, "init_ok"));
+
+    b.kill(0).expect("kill");
+    let evs = wait_for(&mut b, short, |_| false);
+    assert!(
+        !evs.iter().any(|e| matches!(e, NodeEvent::Exited { .. })),
+        "a killed node is not a crash"
+    );
+    assert!(b.pause(0).is_err(), "a killed node cannot be paused");
+    b.start(0).expect("start");
+    b.deliver(0, &init("n0"), b.now(), &mut sink);
+    let evs = wait_for(&mut b, long, |e| printed(e, 0, "init_ok"));
+    assert!(
+        printed(&evs, 0, "init_ok"),
+        "the restarted node answers init"
+    );
+    assert!(b.start(0).is_err(), "a running node cannot be started");
+
+    b.pause(1).expect("pause");
+    b.deliver(1, echo, b.now(), &mut sink);
+    let evs = wait_for(&mut b, short, |_| false);
+    assert!(
+        !printed(&evs, 1, "echo_ok"),
+        "a paused node does not answer"
+    );
+    b.resume(1).expect("resume");
+    let evs = wait_for(&mut b, long, |e| printed(e, 1, "echo_ok"));
+    assert!(printed(&evs, 1, "echo_ok"), "the resumed node answers");
+
+    assert!(b.shutdown().is_ok(), "no node crashed");
+    assert!(
+        logs.join("n0.log").exists(),
+        "the restarted node logs to the same file"
+    );
+    let _ = std::fs::remove_dir_all(&logs);
 }

@@ -50,7 +50,11 @@ fn run(s: Sim) -> Outcome {
         time_limit: s.seconds as f64,
         rate: s.rate,
         latency: s.latency_ms,
-        nemesis_partition: s.partitions,
+        nemesis: if s.partitions {
+            [glomers::bench::nemesis::Fault::Partition].into()
+        } else {
+            Default::default()
+        },
         nemesis_interval: 2.0,
         seed: s.seed,
         ..TestOpts::with_nodes(s.nodes)

@@ -16,7 +16,7 @@ fn fly4(seed: u64, time_limit: f64) -> TestOpts {
         workload: "g-counter".into(),
         rate: 100.0,
         time_limit,
-        nemesis_partition: true,
+        nemesis: [glomers::bench::nemesis::Fault::Partition].into(),
         seed,
         in_process: true,
         ..TestOpts::with_nodes(3)

@@ -59,7 +59,11 @@ fn run(pn: bool, seed: u64, time_limit: f64, latency: u64, nemesis: Option<f64>)
         rate: 100.0,
         time_limit,
         latency,
-        nemesis_partition: nemesis.is_some(),
+        nemesis: if nemesis.is_some() {
+            [glomers::bench::nemesis::Fault::Partition].into()
+        } else {
+            Default::default()
+        },
         nemesis_interval: nemesis.unwrap_or(0.0),
         seed,
         ..TestOpts::with_nodes(3)

@@ -6,6 +6,7 @@
 use glomers::bench::checkers::{Checker, Input};
 use glomers::bench::engine::{run_with, EngineConfig};
 use glomers::bench::history::{OpType, Process};
+use glomers::bench::nemesis::Fault;
 use glomers::bench::opts::TestOpts;
 use glomers::bench::workload::{
     ClientStep, Completion, FinalStep, GenCtx, Invocation, RpcOutcome, Workload, WorkloadClient,
@@ -79,7 +80,7 @@ fn opts(seed: u64) -> TestOpts {
     o.time_limit = 20.0;
     o.rate = 10.0;
     o.latency = 10;
-    o.nemesis_partition = true;
+    o.nemesis = [Fault::Partition].into();
     o.nemesis_interval = 2.0;
     o.seed = seed;
     o
@@ -194,18 +195,14 @@ fn rate_zero_means_no_client_ops_and_same_seed_same_history() {
 #[test]
 fn every_in_process_workload_replays_byte_for_byte() {
     let mut checked = Vec::new();
-    for w in glomers::bench::workloads::NAMES {
+    for entry in glomers::bench::workloads::REGISTRY {
+        let w = &entry.name;
         let mut o = opts(5);
         o.workload = w.to_string();
         o.time_limit = 3.0;
         o.rate = 100.0;
         o.nemesis_interval = 1.0;
         o.recovery_wait = 1.0;
-        if glomers::bench::inprocess::host_for(w, 0).is_none()
-            || glomers::bench::workloads::make(w, &o).is_err()
-        {
-            continue;
-        }
         let mut files = Vec::new();
         for i in 0..2 {
             let store =
@@ -228,13 +225,13 @@ fn every_in_process_workload_replays_byte_for_byte() {
     }
     // Every workload with a solver is covered; one that lost its bench
     // workload or its in-process handler would drop out silently above.
-    // g-set and txn-list-append have no solver (hence no in-process
-    // handler) yet.
-    const NO_SOLVER_YET: &[&str] = &["g-set", "txn-list-append"];
-    for w in glomers::bench::workloads::NAMES {
+    // A workload without a solver of ours says so in the registry
+    // (`host: None`); every other one must be covered.
+    for e in glomers::bench::workloads::REGISTRY {
         assert!(
-            checked.contains(w) || NO_SOLVER_YET.contains(w),
-            "{w} not checked: {checked:?}"
+            checked.contains(&e.name) || e.host.is_none(),
+            "{} not checked: {checked:?}",
+            e.name
         );
     }
 }
@@ -267,7 +264,7 @@ impl Workload for SetupEcho {
 #[test]
 fn setup_requests_come_from_setup_clients_and_errors_abort() {
     let mut o = opts(3);
-    o.nemesis_partition = false;
+    o.nemesis.clear();
     o.time_limit = 2.0;
     let store = std::env::temp_dir().join(format!("glomers-setup-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&store);
@@ -305,4 +302,44 @@ fn setup_requests_come_from_setup_clients_and_errors_abort() {
     let err = run_with(&o, &quiet_cfg, wl, Vec::new()).expect_err("setup error aborts");
     assert_eq!(err.exit_code(), 255);
     assert!(err.to_string().contains("setup failed: node n"), "{err}");
+}
+
+/// A real run's `history.jsonl` and `messages.jsonl` read back through the
+/// wire module and written again give the same bytes, and agree with the
+/// run's outcome.
+#[test]
+fn run_files_round_trip_through_the_wire_module() {
+    use glomers::bench::history::History;
+    use glomers::runtime::message::{self, JournalKind};
+    let mut o = opts(7);
+    o.workload = "broadcast".into();
+    o.time_limit = 3.0;
+    o.recovery_wait = 1.0;
+    let store = common::store("engine", "roundtrip");
+    o.store = store.clone();
+    let cfg = EngineConfig {
+        verbose: false,
+        ..EngineConfig::default()
+    };
+    let out = glomers::bench::engine::run(&o, &cfg).expect("run");
+    let dir = out.dir.clone().expect("a run directory");
+    let history_text = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    let history = History::from_jsonl(&history_text).expect("history reads back");
+    assert_eq!(history, out.history);
+    assert_eq!(history.to_jsonl(), history_text);
+    let journal_text = std::fs::read_to_string(dir.join("messages.jsonl")).unwrap();
+    let journal = message::read_journal(&journal_text).expect("journal reads back");
+    assert_eq!(message::write_jsonl(&journal).unwrap(), journal_text);
+    let sends = journal
+        .iter()
+        .filter(|e| e.kind == JournalKind::Send)
+        .count();
+    assert_eq!(
+        out.results["net"]["all"]["send-count"].as_u64(),
+        Some(sends as u64)
+    );
+    assert!(journal
+        .iter()
+        .any(|e| e.message.src == "c0" && e.message.body.get().contains("\"init\"")));
+    let _ = std::fs::remove_dir_all(&store);
 }

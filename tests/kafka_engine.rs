@@ -14,7 +14,9 @@ fn opts(nodes: usize, seed: u64, partition: bool) -> TestOpts {
     o.concurrency = 2 * nodes;
     o.time_limit = 5.0;
     o.rate = 1000.0;
-    o.nemesis_partition = partition;
+    if partition {
+        o.nemesis = [glomers::bench::nemesis::Fault::Partition].into();
+    }
     o.nemesis_interval = 1.0;
     o.in_process = true;
     o.seed = seed;

@@ -63,7 +63,11 @@ fn run<N: Node + 'static>(setup: Setup) -> Outcome {
         rate: setup.rate,
         latency: setup.latency_ms,
         latency_dist: LatencyDist::Uniform,
-        nemesis_partition: setup.partitions,
+        nemesis: if setup.partitions {
+            [glomers::bench::nemesis::Fault::Partition].into()
+        } else {
+            Default::default()
+        },
         nemesis_interval: 0.5,
         recovery_wait: 2.0,
         seed: setup.seed,

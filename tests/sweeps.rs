@@ -1,6 +1,6 @@
 //! Seed sweeps: each Fly.io sub-challenge that partitions can hurt, under
 //! its page's command *with* the partition nemesis, over a fixed range of
-//! seeds in virtual time (in-process, [`glomers::bench::cli::sweep`]).
+//! seeds in virtual time (in-process, [`glomers::bench::sweep::sweep`]).
 //!
 //! A failing seed is reported with a one-line replay command; the run is a
 //! pure function of its flags and seed, so the replay shows the same
@@ -28,26 +28,20 @@
 //! each, 2 and 3d ≈ 9 s each, 4 and 3c under 1 s. With one of the two
 //! cores taken by other work the same run took 125 s.
 
+use glomers::bench::challenge;
 use glomers::bench::check::Validity;
 use glomers::bench::cli::{self, TestArgs};
-use glomers::bench::{inprocess, workloads};
+use glomers::bench::nemesis::Fault;
+use glomers::bench::{sweep as bench_sweep, workloads};
 use std::time::Instant;
 
 /// Seeds per challenge in a debug build.
 const DEBUG_SEEDS: u64 = 3;
 
-/// A parser for `glomers test`'s flags alone (a later flag overrides an
-/// earlier one, as on `glomers challenge`'s command line).
-#[derive(clap::Parser)]
-#[command(args_override_self = true)]
-struct Flags {
-    #[command(flatten)]
-    test: TestArgs,
-}
-
 /// The page's flags for challenge `id`, plus `extra`.
 fn flags(id: &str, extra: &[&str]) -> Vec<String> {
-    let ch = cli::challenges()
+    let ch = challenge::challenges()
+        .expect("scripts/challenges.tsv parses")
         .into_iter()
         .find(|c| c.id == id)
         .unwrap_or_else(|| panic!("challenge {id} is not in scripts/challenges.tsv"));
@@ -63,22 +57,18 @@ fn flags(id: &str, extra: &[&str]) -> Vec<String> {
 /// replay command.
 fn sweep(id: &str, extra: &[&str], first: u64, count: u64) {
     let flags = flags(id, extra);
-    let args = <Flags as clap::Parser>::try_parse_from(
-        std::iter::once("test".to_string()).chain(flags.iter().cloned()),
-    )
-    .unwrap_or_else(|e| panic!("challenge {id}: {e}"))
-    .test;
+    let args: TestArgs =
+        cli::parse_test_flags(&flags).unwrap_or_else(|e| panic!("challenge {id}: {e}"));
     let opts = args
         .to_opts()
         .unwrap_or_else(|e| panic!("challenge {id}: {e}"));
     assert!(
-        opts.nemesis_partition,
+        opts.nemesis.contains(&Fault::Partition),
         "challenge {id}: a sweep here is about partitions"
     );
     assert!(
-        workloads::make(&opts.workload, &opts).is_ok()
-            && inprocess::host_for(&opts.workload, 0).is_some(),
-        "challenge {id}: workload {} has no bench workload or no in-process handler",
+        workloads::make(&opts.workload, &opts).is_ok(),
+        "challenge {id}: workload {} is not in the registry",
         opts.workload
     );
     let count = if cfg!(debug_assertions) {
@@ -87,7 +77,7 @@ fn sweep(id: &str, extra: &[&str], first: u64, count: u64) {
         count
     };
     let start = Instant::now();
-    let results = cli::sweep(&opts, first, count);
+    let results = bench_sweep::sweep(&opts, first, count);
     assert_eq!(results.len() as u64, count);
     let failed: Vec<String> = results
         .iter()

@@ -1,8 +1,9 @@
 //! Node I/O for the engine: the [`Backend`] trait and the process backend.
 //!
 //! The engine is one discrete-event loop; a backend supplies the clock and
-//! the nodes. [`ProcessBackend`] spawns one child per node with piped stdio
-//! (spec §2): a reader thread per child stdout and stderr feeds one channel,
+//! the nodes. [`ProcessBackend`] spawns one child per node with piped stdio,
+//! as Maelstrom does (maelstrom: src/maelstrom/process.clj,
+//! src/maelstrom/db.clj): a reader thread per child stdout and stderr feeds one channel,
 //! a writer thread per child stdin takes delivered lines, and the clock is
 //! the real one. The in-process backend ([`super::inprocess`]) runs our own
 //! handlers on a virtual clock instead. Either way, every line a node prints
@@ -15,12 +16,26 @@
 //! engine can stop and clean up (a signal handler cannot safely kill
 //! children itself; the `ctrlc` crate, with its `termination` feature, gives
 //! us a portable handler on a thread without `unsafe`).
+//!
+//! # Per-node lifecycle
+//!
+//! For the nemesis, a backend can kill, start, pause and resume one node;
+//! the trait's defaults refuse with a clear "not supported" error. The
+//! process backend kills with SIGKILL (`std::process::Child::kill`), starts
+//! the same binary with the same arguments and node name (its stderr is
+//! appended to the same log; the engine then sends `init` again), and
+//! pauses and resumes with SIGSTOP and SIGCONT through the `nix` crate
+//! (already built for `ctrlc`, so no new code is compiled, and no `unsafe`
+//! here). Each process of a node carries a generation number, so the end of
+//! a killed process's output is never taken for a crash of its successor,
+//! and a node the nemesis killed is not reported as crashed.
 
+use nix::sys::signal::Signal;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -68,6 +83,40 @@ pub trait Backend {
         let _ = dir;
         Ok(())
     }
+
+    // ---- per-node lifecycle, for the nemesis ---------------------------
+    //
+    // Each returns Err with a clear reason when the backend cannot do it;
+    // the defaults say so for backends without lifecycle support.
+
+    /// Kill node `node` at once (SIGKILL for a process). Its exit is then
+    /// expected: the backend does not report it as a crash.
+    fn kill(&mut self, node: usize) -> Result<(), String> {
+        Err(unsupported("kill", node))
+    }
+
+    /// Start a killed node again: the same binary with the same node id.
+    /// The engine then sends it `init` again (re-init), as Maelstrom's
+    /// `db/start!` does for a fresh node.
+    fn start(&mut self, node: usize) -> Result<(), String> {
+        Err(unsupported("start", node))
+    }
+
+    /// Pause node `node` (SIGSTOP for a process): it neither reads nor
+    /// prints until resumed.
+    fn pause(&mut self, node: usize) -> Result<(), String> {
+        Err(unsupported("pause", node))
+    }
+
+    /// Resume a paused node (SIGCONT for a process).
+    fn resume(&mut self, node: usize) -> Result<(), String> {
+        Err(unsupported("resume", node))
+    }
+}
+
+/// The error of a lifecycle operation a backend does not support.
+fn unsupported(op: &str, node: usize) -> String {
+    format!("this backend does not support {op} (node {node}); only the process backend does")
 }
 
 /// Where Ctrl-C goes: the channel of the running process backend.
@@ -110,28 +159,49 @@ impl Tail {
     }
 }
 
+/// One node's process and the threads around it.
 struct ProcNode {
     name: String,
     child: Child,
+    /// Lines for the stdin writer thread; None once the node is gone.
     stdin: Option<Sender<String>>,
     stdout_tail: Tail,
     stderr_tail: Arc<Mutex<Tail>>,
     stderr_done: Arc<Mutex<bool>>,
     log_path: PathBuf,
+    /// Its exit was seen (or is expected): no crash report from here on.
     exited: bool,
+    /// Which process of this node this is (0, then +1 per restart), so an
+    /// old process's end of output is not taken for the new one's.
+    generation: u64,
+    /// The nemesis killed it.
+    killed: bool,
 }
+
+/// How to start a node's process (again).
+struct SpawnSpec {
+    bin: PathBuf,
+    args: Vec<String>,
+    log_dir: PathBuf,
+    log_stderr: bool,
+}
+
+/// What reader threads send: when, which process generation, what.
+type Tagged = (Instant, u64, NodeEvent);
 
 /// One child process per node.
 pub struct ProcessBackend {
     start: Instant,
     nodes: Vec<ProcNode>,
-    rx: Receiver<(Instant, NodeEvent)>,
-    /// Kept so the channel stays open after every reader thread has ended
-    /// (waiting then times out instead of failing at once).
-    _tx: Sender<(Instant, NodeEvent)>,
+    rx: Receiver<Tagged>,
+    /// Cloned into each new node's reader threads; also keeps the channel
+    /// open after every reader thread has ended (waiting then times out
+    /// instead of failing at once).
+    tx: Sender<Tagged>,
     /// Forwards Ctrl-C from the handler's channel into ours.
     _interrupt_forwarder: Option<std::thread::JoinHandle<()>>,
     shut: bool,
+    spec: SpawnSpec,
 }
 
 /// Why the processes could not be started.
@@ -181,117 +251,97 @@ impl ProcessBackend {
         let canon = check_binary(bin).map_err(SpawnError::BadBinary)?;
         std::fs::create_dir_all(log_dir)
             .map_err(|e| SpawnError::Other(format!("cannot create {}: {e}", log_dir.display())))?;
-        let (tx, rx) = channel::<(Instant, NodeEvent)>();
-        let start = Instant::now();
+        let (tx, rx) = channel::<Tagged>();
         let mut backend = ProcessBackend {
-            start,
+            start: Instant::now(),
             nodes: Vec::new(),
             rx,
-            _tx: tx.clone(),
-            _interrupt_forwarder: None,
+            tx: tx.clone(),
+            _interrupt_forwarder: forward_interrupts(tx),
             shut: false,
+            spec: SpawnSpec {
+                bin: canon,
+                args: args.to_vec(),
+                log_dir: log_dir.to_path_buf(),
+                log_stderr,
+            },
         };
-        // Ctrl-C: forward into our channel with a timestamp.
-        let (itx, irx) = channel::<NodeEvent>();
-        if let Ok(mut slot) = interrupt_slot().lock() {
-            *slot = Some(itx);
-        }
-        let fwd = tx.clone();
-        backend._interrupt_forwarder = std::thread::Builder::new()
-            .name("interrupt".into())
-            .spawn(move || {
-                while let Ok(ev) = irx.recv() {
-                    if fwd.send((Instant::now(), ev)).is_err() {
-                        break;
-                    }
-                }
-            })
-            .ok();
         for (i, name) in names.iter().enumerate() {
-            let mut cmd = Command::new(&canon);
-            cmd.args(args)
-                .current_dir(std::env::temp_dir())
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            let mut child = cmd.spawn().map_err(|e| {
-                SpawnError::BadBinary(format!("--bin {}: cannot run it: {e}", bin.display()))
+            let node = backend.spawn_node(i, name, 0).map_err(|e| match e {
+                e if e.kind() == std::io::ErrorKind::Other => SpawnError::Other(e.to_string()),
+                e => SpawnError::BadBinary(format!("--bin {}: cannot run it: {e}", bin.display())),
             })?;
-            let log_path = log_dir.join(format!("{name}.log"));
-            let stdout = child.stdout.take();
-            let stderr = child.stderr.take();
-            let stdin = child.stdin.take();
-            let stderr_tail = Arc::new(Mutex::new(Tail::default()));
-            let stderr_done = Arc::new(Mutex::new(false));
-            let node = ProcNode {
-                name: name.clone(),
-                child,
-                stdin: None,
-                stdout_tail: Tail::default(),
-                stderr_tail: stderr_tail.clone(),
-                stderr_done: stderr_done.clone(),
-                log_path: log_path.clone(),
-                exited: false,
-            };
             backend.nodes.push(node);
-            if let Some(out) = stdout {
-                let tx = tx.clone();
-                let _ = std::thread::Builder::new()
-                    .name(format!("{name}-stdout"))
-                    .spawn(move || {
-                        let open = for_each_line(out, |raw| {
-                            let line = String::from_utf8_lossy(trim_newline(raw)).into_owned();
-                            tx.send((Instant::now(), NodeEvent::Line { node: i, line }))
-                                .is_ok()
-                        });
-                        if !open {
-                            return;
-                        }
-                        let _ = tx.send((
-                            Instant::now(),
-                            NodeEvent::Exited {
-                                node: i,
-                                report: String::new(),
-                            },
-                        ));
-                    });
-            }
-            if let Some(err) = stderr {
-                let mut file = File::create(&log_path).map_err(|e| {
-                    SpawnError::Other(format!("cannot create {}: {e}", log_path.display()))
-                })?;
-                let tail = stderr_tail;
-                let done = stderr_done;
-                let name = name.clone();
-                let _ = std::thread::Builder::new()
-                    .name(format!("{name}-stderr"))
-                    .spawn(move || {
-                        for_each_line(err, |raw| {
-                            let _ = file.write_all(raw);
-                            let _ = file.flush();
-                            let line = String::from_utf8_lossy(trim_newline(raw)).into_owned();
-                            if log_stderr {
-                                eprintln!("[{name}] {line}");
-                            }
-                            if let Ok(mut t) = tail.lock() {
-                                t.push(&line);
-                            }
-                            true
-                        });
-                        if let Ok(mut d) = done.lock() {
-                            *d = true;
-                        }
-                    });
-            }
-            if let Some(mut input) = stdin {
-                let (ltx, lrx) = channel::<String>();
-                let _ = std::thread::Builder::new()
-                    .name(format!("{name}-stdin"))
-                    .spawn(move || write_lines(&mut input, lrx));
-                backend.nodes[i].stdin = Some(ltx);
-            }
         }
         Ok(backend)
+    }
+
+    /// Start process `generation` of node `i`: its log file (appended to
+    /// on a restart), the child, and its stdout, stderr and stdin threads.
+    /// A log file that cannot be opened is an `Other` error.
+    fn spawn_node(&self, i: usize, name: &str, generation: u64) -> std::io::Result<ProcNode> {
+        let log_path = self.spec.log_dir.join(format!("{name}.log"));
+        let file = File::options()
+            .create(true)
+            .append(generation > 0)
+            .write(true)
+            .truncate(generation == 0)
+            .open(&log_path)
+            .map_err(|e| {
+                std::io::Error::other(format!("cannot create {}: {e}", log_path.display()))
+            })?;
+        let mut child = Command::new(&self.spec.bin)
+            .args(&self.spec.args)
+            .current_dir(std::env::temp_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let stderr_tail = Arc::new(Mutex::new(Tail::default()));
+        let stderr_done = Arc::new(Mutex::new(false));
+        if let Some(out) = child.stdout.take() {
+            read_stdout(out, name, i, generation, self.tx.clone());
+        }
+        if let Some(err) = child.stderr.take() {
+            let echo = self.spec.log_stderr.then(|| name.to_string());
+            read_stderr(err, file, echo, stderr_tail.clone(), stderr_done.clone());
+        }
+        let stdin = child.stdin.take().map(|mut input| {
+            let (ltx, lrx) = channel::<String>();
+            let _ = std::thread::Builder::new()
+                .name(format!("{name}-stdin"))
+                .spawn(move || write_lines(&mut input, lrx));
+            ltx
+        });
+        Ok(ProcNode {
+            name: name.to_string(),
+            child,
+            stdin,
+            stdout_tail: Tail::default(),
+            stderr_tail,
+            stderr_done,
+            log_path,
+            exited: false,
+            generation,
+            killed: false,
+        })
+    }
+
+    /// Send `signal` to node `node`'s process (pause and resume).
+    fn signal(&mut self, node: usize, signal: Signal) -> Result<(), String> {
+        let n = self.node_mut(node)?;
+        if n.killed {
+            return Err(format!("node {} is not running (killed)", n.name));
+        }
+        let pid = i32::try_from(n.child.id()).map_err(|e| format!("node {}: pid: {e}", n.name))?;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal)
+            .map_err(|e| format!("cannot send {signal} to node {}: {e}", n.name))
+    }
+
+    fn node_mut(&mut self, node: usize) -> Result<&mut ProcNode, String> {
+        self.nodes
+            .get_mut(node)
+            .ok_or_else(|| format!("no node {node}"))
     }
 
     /// The crash report for node `i`, Maelstrom's wording.
@@ -360,6 +410,81 @@ fn trim_newline(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\n").unwrap_or(line)
 }
 
+/// Forward Ctrl-C from the handler's channel into ours, with a timestamp.
+fn forward_interrupts(tx: Sender<Tagged>) -> Option<std::thread::JoinHandle<()>> {
+    let (itx, irx) = channel::<NodeEvent>();
+    if let Ok(mut slot) = interrupt_slot().lock() {
+        *slot = Some(itx);
+    }
+    std::thread::Builder::new()
+        .name("interrupt".into())
+        .spawn(move || {
+            while let Ok(ev) = irx.recv() {
+                if tx.send((Instant::now(), 0, ev)).is_err() {
+                    break;
+                }
+            }
+        })
+        .ok()
+}
+
+/// A thread that sends each stdout line of process `generation` of node
+/// `i`, then its end.
+fn read_stdout(out: ChildStdout, name: &str, i: usize, generation: u64, tx: Sender<Tagged>) {
+    let _ = std::thread::Builder::new()
+        .name(format!("{name}-stdout"))
+        .spawn(move || {
+            let open = for_each_line(out, |raw| {
+                let line = String::from_utf8_lossy(trim_newline(raw)).into_owned();
+                tx.send((
+                    Instant::now(),
+                    generation,
+                    NodeEvent::Line { node: i, line },
+                ))
+                .is_ok()
+            });
+            if open {
+                let report = String::new();
+                let _ = tx.send((
+                    Instant::now(),
+                    generation,
+                    NodeEvent::Exited { node: i, report },
+                ));
+            }
+        });
+}
+
+/// A thread that copies a node's stderr into its log file (and to our
+/// stderr, prefixed with the node's name, when `echo` names it), keeping a
+/// tail for crash reports.
+fn read_stderr(
+    err: ChildStderr,
+    mut file: File,
+    echo: Option<String>,
+    tail: Arc<Mutex<Tail>>,
+    done: Arc<Mutex<bool>>,
+) {
+    let _ = std::thread::Builder::new()
+        .name("node-stderr".into())
+        .spawn(move || {
+            for_each_line(err, |raw| {
+                let _ = file.write_all(raw);
+                let _ = file.flush();
+                let line = String::from_utf8_lossy(trim_newline(raw)).into_owned();
+                if let Some(name) = &echo {
+                    eprintln!("[{name}] {line}");
+                }
+                if let Ok(mut t) = tail.lock() {
+                    t.push(&line);
+                }
+                true
+            });
+            if let Ok(mut d) = done.lock() {
+                *d = true;
+            }
+        });
+}
+
 fn write_lines(input: &mut ChildStdin, lines: Receiver<String>) {
     while let Ok(first) = lines.recv() {
         let mut batch = first;
@@ -407,24 +532,27 @@ impl Backend for ProcessBackend {
             }
             None => self.rx.recv_timeout(Duration::from_secs(1)).ok(),
         };
-        let mut batch: Vec<NodeEvent> = Vec::new();
-        if let Some((_, ev)) = first {
-            batch.push(ev);
-            while let Ok((_, ev)) = self.rx.try_recv() {
-                batch.push(ev);
+        let mut batch: Vec<(u64, NodeEvent)> = Vec::new();
+        if let Some((_, generation, ev)) = first {
+            batch.push((generation, ev));
+            while let Ok((_, generation, ev)) = self.rx.try_recv() {
+                batch.push((generation, ev));
                 if batch.len() >= 4096 {
                     break;
                 }
             }
         }
-        for ev in batch {
+        for (generation, ev) in batch {
             match ev {
                 NodeEvent::Line { node, line } => {
                     self.nodes[node].stdout_tail.push(&line);
                     out.push(NodeEvent::Line { node, line });
                 }
                 NodeEvent::Exited { node, .. } => {
-                    if !self.nodes[node].exited && !self.shut {
+                    let n = &self.nodes[node];
+                    // An earlier process of a restarted node, or one the
+                    // nemesis killed, is not a crash.
+                    if generation == n.generation && !n.exited && !self.shut {
                         self.nodes[node].exited = true;
                         let report = self.crash_report(node);
                         out.push(NodeEvent::Exited { node, report });
@@ -463,6 +591,49 @@ impl Backend for ProcessBackend {
     fn is_virtual(&self) -> bool {
         false
     }
+
+    /// SIGKILL through `std::process::Child::kill`, then reap.
+    fn kill(&mut self, node: usize) -> Result<(), String> {
+        let n = self.node_mut(node)?;
+        if n.killed {
+            return Ok(());
+        }
+        n.killed = true;
+        n.exited = true;
+        n.stdin = None;
+        n.child
+            .kill()
+            .and_then(|()| n.child.wait().map(|_| ()))
+            .map_err(|e| format!("cannot kill node {}: {e}", n.name))
+    }
+
+    /// The same binary, arguments and node name as before; its stderr is
+    /// appended to the same log.
+    fn start(&mut self, node: usize) -> Result<(), String> {
+        let n = self.node_mut(node)?;
+        if !n.killed {
+            return Err(format!(
+                "node {} is running; only a killed node can be started",
+                n.name
+            ));
+        }
+        let (name, generation) = (n.name.clone(), n.generation + 1);
+        let fresh = self
+            .spawn_node(node, &name, generation)
+            .map_err(|e| format!("cannot restart node {name}: {e}"))?;
+        self.nodes[node] = fresh;
+        Ok(())
+    }
+
+    /// SIGSTOP through the `nix` crate.
+    fn pause(&mut self, node: usize) -> Result<(), String> {
+        self.signal(node, Signal::SIGSTOP)
+    }
+
+    /// SIGCONT through the `nix` crate.
+    fn resume(&mut self, node: usize) -> Result<(), String> {
+        self.signal(node, Signal::SIGCONT)
+    }
 }
 
 impl Drop for ProcessBackend {
@@ -471,5 +642,43 @@ impl Drop for ProcessBackend {
             *slot = None;
         }
         self.kill_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A backend with no lifecycle support.
+    struct Fixed;
+
+    impl Backend for Fixed {
+        fn now(&self) -> Duration {
+            Duration::ZERO
+        }
+        fn deliver(&mut self, _: usize, _: &str, _: Duration, _: &mut Vec<NodeEvent>) {}
+        fn wait(&mut self, _: Option<Duration>, _: &mut Vec<NodeEvent>) -> Duration {
+            Duration::ZERO
+        }
+        fn shutdown(&mut self) -> Result<(), String> {
+            Ok(())
+        }
+        fn is_virtual(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn lifecycle_defaults_say_not_supported() {
+        let mut b = Fixed;
+        for (op, r) in [
+            ("kill", b.kill(1)),
+            ("start", b.start(1)),
+            ("pause", b.pause(1)),
+            ("resume", b.resume(1)),
+        ] {
+            let e = r.expect_err(op);
+            assert!(e.contains(op) && e.contains("does not support"), "{e}");
+        }
     }
 }

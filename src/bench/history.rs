@@ -1,7 +1,12 @@
 //! The history of a test: every invocation and completion, as Jepsen records
 //! them (`index`, `time` in ns since the test started, `process`, `type`,
-//! `f`, `value`, optional `error`, and `final?` for final-phase ops).
+//! `f`, `value`, optional `error`, and `final?` for final-phase ops;
+//! jepsen: src/jepsen/history.clj, and the interpreter that records them,
+//! src/jepsen/generator/interpreter.clj). `history.jsonl` holds one op per
+//! line, written and read back through the wire module's JSON-lines
+//! functions.
 
+use crate::runtime::message;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -137,28 +142,19 @@ impl History {
             .collect()
     }
 
-    /// Serialize as JSON lines, one entry per line.
+    /// Serialize as JSON lines, one entry per line (through the wire
+    /// module's [`message::write_jsonl`]).
     pub fn to_jsonl(&self) -> String {
-        let mut s = String::new();
-        for op in &self.ops {
-            s.push_str(&serde_json::to_string(op).unwrap_or_default());
-            s.push('\n');
-        }
-        s
+        // An `Op` is plain data (strings, numbers, JSON values): it always
+        // serializes.
+        message::write_jsonl(&self.ops).unwrap_or_default()
     }
 
     /// Parse JSON lines written by [`History::to_jsonl`].
     pub fn from_jsonl(text: &str) -> anyhow::Result<Self> {
-        let mut h = History::new();
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let op: Op = serde_json::from_str(line)
-                .map_err(|e| anyhow::anyhow!("history line {}: {e}", i + 1))?;
-            h.ops.push(op);
-        }
-        Ok(h)
+        Ok(History {
+            ops: message::read_jsonl(text, "history")?,
+        })
     }
 }
 

@@ -53,7 +53,6 @@
 //! to the factory on restart; that is the seam the fault work extends.
 
 use super::backend::{Backend, NodeEvent};
-use crate::challenges;
 use crate::runtime::{AnyHost, Node, NodeHost};
 use std::cell::RefCell;
 use std::path::Path;
@@ -70,16 +69,8 @@ pub fn factory<N: Node + 'static>() -> HostFactory {
 
 /// Our handler for `workload`, as a factory. None if we have none.
 pub fn factory_for(workload: &str) -> Option<HostFactory> {
-    use challenges::*;
-    Some(match workload {
-        "echo" => factory::<echo::Echo>(),
-        "unique-ids" => factory::<unique_ids::UniqueIds>(),
-        "kafka" => factory::<kafka::Kafka>(),
-        "g-counter" | "pn-counter" => factory::<g_counter::GCounter>(),
-        "txn-rw-register" => factory::<txn_rw_register::TxnRwRegister>(),
-        "broadcast" => factory::<broadcast::Broadcast>(),
-        _ => return None,
-    })
+    let make = super::workloads::find(workload).ok()?.host?;
+    Some(Rc::new(make))
 }
 
 thread_local! {

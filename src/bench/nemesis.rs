@@ -1,8 +1,30 @@
-//! The partition nemesis: which nodes stop hearing which (spec §3.4).
+//! The nemesis: which faults a test injects, when, and how each is drawn.
+//!
+//! # Design
+//!
+//! As in Jepsen, the nemesis is a generator of operations, and something
+//! else carries them out (jepsen: src/jepsen/nemesis/combined.clj; maelstrom:
+//! src/maelstrom/nemesis.clj). [`Nemesis`] emits [`NemesisOp`]s on its
+//! schedule; the engine applies each one (a partition to the network, a
+//! kill or pause to the backend) and records it in the history as Jepsen
+//! does: two `info` entries at the same instant, the request and what was
+//! done. The faults a test may use are a set ([`Fault`], `--nemesis a,b`).
+//! Today only `partition` is accepted; kill, start, pause and resume exist
+//! as operations (the backends implement them), so a fault that uses them
+//! adds its schedule here and nothing in the engine.
+//!
+//! The schedule is Jepsen's stagger: the first op at the start of the main
+//! phase, then each one `U(0, 2·interval)` after the previous, alternating
+//! start and stop; before a final phase every fault is undone (heal).
+//!
+//! # Partitions
 //!
 //! A *grudge* maps a destination node to the set of source nodes whose
-//! messages it drops. The four shapes Maelstrom offers are built here as pure
-//! functions of the node count and a seeded RNG, so tests can pin them:
+//! messages it drops (maelstrom: src/maelstrom/net.clj, `jepsen-net`). The
+//! four shapes Maelstrom offers (maelstrom: src/maelstrom/nemesis.clj;
+//! jepsen: src/jepsen/nemesis.clj, `complete-grudge`, `bisect`,
+//! `majorities-ring`) are pure functions of the node count and a seeded
+//! RNG, so tests can pin them:
 //!
 //! - `one`: one random node cut off from all others;
 //! - `majority`: shuffle, split into `floor(N/2)` and the rest;
@@ -12,16 +34,182 @@
 //!   For N ≤ 5 the "perfect" ring (asymmetric for N = 3), for N > 5 the
 //!   stochastic variant that links lowest-degree nodes until each has a
 //!   majority.
-//!
-//! The schedule (Jepsen's stagger: the first op at once, then each one
-//! `U(0, 2·interval)` after the previous, alternating start and stop) lives
-//! in the engine; this module only draws shapes.
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// A kind of fault, by its `--nemesis` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Fault {
+    /// Network partitions (Maelstrom's only fault).
+    Partition,
+}
+
+/// The faults a test injects.
+pub type Faults = BTreeSet<Fault>;
+
+impl Fault {
+    /// Every fault `--nemesis` accepts.
+    pub const ALL: [Fault; 1] = [Fault::Partition];
+
+    /// Its `--nemesis` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::Partition => "partition",
+        }
+    }
+
+    /// The fault called `name`; the error lists the known ones.
+    pub fn parse(name: &str) -> Result<Fault, String> {
+        Fault::ALL
+            .into_iter()
+            .find(|f| f.name() == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
+                format!(
+                    "--nemesis {name}: unknown fault; known faults: {}",
+                    known.join(", ")
+                )
+            })
+    }
+
+    /// A comma- (or space-) separated list of fault names.
+    pub fn parse_list(text: &str) -> Result<Faults, String> {
+        text.split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(Fault::parse)
+            .collect()
+    }
+}
+
+/// One operation of the nemesis, for the engine to carry out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NemesisOp {
+    /// Start a partition of this shape: nodes drop messages per the grudge.
+    StartPartition {
+        /// The shape drawn.
+        spec: PartitionSpec,
+        /// Who drops whom.
+        grudge: Grudge,
+    },
+    /// Heal every partition.
+    StopPartition,
+    /// Kill these nodes' processes (SIGKILL).
+    Kill(Vec<usize>),
+    /// Restart these killed nodes (same binary, same id) and init them again.
+    Start(Vec<usize>),
+    /// Pause these nodes (SIGSTOP).
+    Pause(Vec<usize>),
+    /// Resume these paused nodes (SIGCONT).
+    Resume(Vec<usize>),
+}
+
+impl NemesisOp {
+    /// The history's `f`.
+    pub fn f(&self) -> &'static str {
+        match self {
+            NemesisOp::StartPartition { .. } => "start-partition",
+            NemesisOp::StopPartition => "stop-partition",
+            NemesisOp::Kill(_) => "kill",
+            NemesisOp::Start(_) => "start",
+            NemesisOp::Pause(_) => "pause",
+            NemesisOp::Resume(_) => "resume",
+        }
+    }
+
+    /// The two history values: the request and what was done (Jepsen
+    /// records both ends of a nemesis op as `info`).
+    pub fn values(&self, names: &[String]) -> (Value, Value) {
+        let list = |nodes: &[usize]| -> Vec<Value> {
+            nodes
+                .iter()
+                .map(|&n| Value::from(names[n].clone()))
+                .collect()
+        };
+        let done = |nodes: &[usize], what: &str| -> Value {
+            Value::Object(
+                nodes
+                    .iter()
+                    .map(|&n| (names[n].clone(), Value::from(what)))
+                    .collect(),
+            )
+        };
+        match self {
+            NemesisOp::StartPartition { spec, grudge } => (
+                Value::from(spec.name()),
+                Value::Array(vec!["isolated".into(), grudge_json(grudge, names)]),
+            ),
+            NemesisOp::StopPartition => (Value::Null, Value::from("network-healed")),
+            NemesisOp::Kill(n) => (Value::Array(list(n)), done(n, "killed")),
+            NemesisOp::Start(n) => (Value::Array(list(n)), done(n, "started")),
+            NemesisOp::Pause(n) => (Value::Array(list(n)), done(n, "paused")),
+            NemesisOp::Resume(n) => (Value::Array(list(n)), done(n, "resumed")),
+        }
+    }
+}
+
+/// The fault schedule of one test.
+pub struct Nemesis {
+    /// The faults to inject; none means no schedule at all.
+    faults: Faults,
+    /// Mean seconds between operations.
+    interval: f64,
+    /// The nemesis's own random stream, so that its choices do not shift
+    /// the generator's or the network's.
+    rng: StdRng,
+    /// Whether the next partition op starts one (else it heals).
+    start_next: bool,
+}
+
+impl Nemesis {
+    /// A schedule of `faults`, one op every `interval` s on average.
+    pub fn new(faults: Faults, interval: f64, rng: StdRng) -> Self {
+        Nemesis {
+            faults,
+            interval,
+            rng,
+            start_next: true,
+        }
+    }
+
+    /// Whether there is anything to inject.
+    pub fn is_active(&self) -> bool {
+        !self.faults.is_empty()
+    }
+
+    /// The next operation over `node_count` nodes, and the gap until the
+    /// one after it (Jepsen's stagger).
+    pub fn next(&mut self, node_count: usize) -> (NemesisOp, Duration) {
+        let op = if self.start_next {
+            let spec = PartitionSpec::ALL[self.rng.gen_range(0..PartitionSpec::ALL.len())];
+            let grudge = grudge(spec, node_count, &mut self.rng);
+            NemesisOp::StartPartition { spec, grudge }
+        } else {
+            NemesisOp::StopPartition
+        };
+        self.start_next = !self.start_next;
+        let mean = self.interval.max(0.0);
+        let gap = if mean > 0.0 {
+            Duration::from_secs_f64(self.rng.gen_range(0.0..2.0 * mean))
+        } else {
+            Duration::ZERO
+        };
+        (op, gap)
+    }
+
+    /// The operations that undo every fault before a final phase.
+    pub fn heal(&self) -> Vec<NemesisOp> {
+        if self.faults.contains(&Fault::Partition) {
+            vec![NemesisOp::StopPartition]
+        } else {
+            Vec::new()
+        }
+    }
+}
 
 /// The partition shapes, in the order Maelstrom offers them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,6 +464,33 @@ mod tests {
             assert_eq!(one.values().filter(|s| s.len() == 24).count(), 1);
             assert_eq!(one.len(), 25);
         }
+    }
+
+    #[test]
+    fn faults_parse_as_a_set_and_unknown_names_are_refused() {
+        let f = Fault::parse_list("partition, partition").unwrap();
+        assert_eq!(f, Faults::from([Fault::Partition]));
+        assert!(Fault::parse_list("").unwrap().is_empty());
+        let e = Fault::parse_list("partition,kill").unwrap_err();
+        assert!(
+            e.contains("kill") && e.contains("known faults: partition"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_schedule_alternates_and_heals() {
+        let mut n = Nemesis::new(Faults::from([Fault::Partition]), 2.0, rng(1));
+        let (first, gap) = n.next(5);
+        assert_eq!(first.f(), "start-partition");
+        assert!(gap < Duration::from_secs(4));
+        assert_eq!(n.next(5).0, NemesisOp::StopPartition);
+        assert_eq!(n.heal(), vec![NemesisOp::StopPartition]);
+        assert!(!Nemesis::new(Faults::new(), 2.0, rng(1)).is_active());
+        let names: Vec<String> = (0..3).map(|i| format!("n{i}")).collect();
+        let (req, done) = NemesisOp::Kill(vec![1]).values(&names);
+        assert_eq!(req, serde_json::json!(["n1"]));
+        assert_eq!(done, serde_json::json!({"n1": "killed"}));
     }
 
     #[test]

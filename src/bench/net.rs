@@ -34,11 +34,11 @@
 //! as in Maelstrom.
 
 use super::opts::{LatencyDist, TestOpts};
+use crate::runtime::message;
 use crate::runtime::EventQueue;
 use rand::rngs::StdRng;
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt::Write as _;
 use std::time::Duration;
 
 /// An endpoint's index in the network.
@@ -363,40 +363,45 @@ impl Network {
         }
     }
 
-    /// The line delivered to a node for message `id`.
+    /// The line delivered to a node for message `id` (written by the wire
+    /// module, [`crate::runtime::message::write_raw_envelope`]).
     pub fn wire_line(&self, id: u64) -> String {
         let m = &self.messages[id as usize];
-        let mut s = String::with_capacity(m.body.len() + 64);
-        let _ = write!(
-            s,
-            "{{\"id\":{},\"src\":{},\"dest\":{},\"body\":{}}}",
-            m.id,
-            json_str(&self.endpoints[m.src].name),
-            json_str(&self.endpoints[m.dest].name),
-            m.body
+        let mut out = Vec::with_capacity(m.body.len() + 64);
+        message::write_raw_envelope(
+            &mut out,
+            Some(m.id),
+            &self.endpoints[m.src].name,
+            &self.endpoints[m.dest].name,
+            &m.body,
         );
-        s
+        message::into_text(out)
     }
 
-    /// The journal as JSON lines: `{"time":ns,"type":"send"|"recv","message":{…}}`.
+    /// The journal as JSON lines: `{"time":ns,"type":"send"|"recv","message":{…}}`
+    /// (written by [`crate::runtime::message::write_journal_line`], read back
+    /// by [`crate::runtime::message::read_journal`]).
     pub fn journal_jsonl(&self) -> String {
-        let mut s = String::with_capacity(self.journal.len() * 128);
+        let mut out = Vec::with_capacity(self.journal.len() * 128);
         for ev in &self.journal {
-            let _ = write!(
-                s,
-                "{{\"time\":{},\"type\":\"{}\",\"message\":",
-                ev.time.as_nanos(),
-                if ev.recv { "recv" } else { "send" }
+            let m = &self.messages[ev.msg as usize];
+            let kind = if ev.recv {
+                message::JournalKind::Recv
+            } else {
+                message::JournalKind::Send
+            };
+            message::write_journal_line(
+                &mut out,
+                ev.time.as_nanos() as u64,
+                kind,
+                m.id,
+                &self.endpoints[m.src].name,
+                &self.endpoints[m.dest].name,
+                &m.body,
             );
-            s.push_str(&self.wire_line(ev.msg));
-            s.push_str("}\n");
         }
-        s
+        message::into_text(out)
     }
-}
-
-fn json_str(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
 #[cfg(test)]

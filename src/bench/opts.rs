@@ -1,10 +1,13 @@
 //! The options of one test run, with Maelstrom's defaults
-//! (../shared/maelstrom-spec.md §6.1). The CLI fills this in; workloads,
-//! the network and the checkers read it.
+//! (maelstrom: src/maelstrom/core.clj, `cli-opts`; jepsen:
+//! src/jepsen/cli.clj, `test-opt-spec`). The CLI fills this in; workloads,
+//! the network, the nemesis and the checkers read it.
 
+use super::nemesis::Faults;
 use std::path::PathBuf;
 
-/// How per-message latency is drawn (spec §3.2).
+/// How per-message latency is drawn (maelstrom: src/maelstrom/net.clj,
+/// `latency-dist`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LatencyDist {
     /// Exactly `--latency` ms.
@@ -46,8 +49,8 @@ pub struct TestOpts {
     pub latency: u64,
     /// How latency is drawn.
     pub latency_dist: LatencyDist,
-    /// Whether the partition nemesis runs.
-    pub nemesis_partition: bool,
+    /// The faults the nemesis injects (`--nemesis`); empty for none.
+    pub nemesis: Faults,
     /// Mean seconds between nemesis operations.
     pub nemesis_interval: f64,
     /// The availability requirement, if any.
@@ -86,7 +89,7 @@ impl Default for TestOpts {
             rate: 5.0,
             latency: 0,
             latency_dist: LatencyDist::Constant,
-            nemesis_partition: false,
+            nemesis: Faults::new(),
             nemesis_interval: 10.0,
             availability: None,
             consistency_models: vec!["strict-serializable".into()],

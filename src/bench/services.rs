@@ -128,7 +128,7 @@ fn truthy(v: &Value) -> bool {
 }
 
 fn error(code: u64, text: impl Into<String>) -> Value {
-    json!({"type": "error", "code": code, "text": text.into()})
+    crate::runtime::message::error_value(code, text)
 }
 
 /// One key/value state: key identity → value. Values are shared between the

@@ -3,9 +3,10 @@
 //! table and the timers, and never touches stdin, stdout or a clock: the
 //! caller passes the current time in and drains the output.
 
+use super::message::write_envelope;
 use super::message::{
-    BodyHeader, ErrorBody, Init, MsgId, MsgIdOnly, NodeId, OutBody, OutEnvelope, RawEnvelope,
-    Reply, Request, TypeOnly,
+    BodyHeader, ErrorBody, Init, MsgId, MsgIdOnly, NodeId, OutBody, RawEnvelope, Reply, Request,
+    TypeOnly,
 };
 use super::node::{Ctx, Node};
 use super::parse;
@@ -65,16 +66,12 @@ impl<N: Node> Core<N> {
         in_reply_to: Option<MsgId>,
     ) {
         let start = self.out.len();
-        let env = OutEnvelope {
-            src: &self.id,
-            dest,
-            body: OutBody {
-                payload,
-                msg_id,
-                in_reply_to,
-            },
+        let body = OutBody {
+            payload,
+            msg_id,
+            in_reply_to,
         };
-        match serde_json::to_writer(&mut self.out, &env) {
+        match write_envelope(&mut self.out, None, &self.id, dest, &body) {
             Ok(()) => {
                 self.out.push(b'\n');
                 if self.trace {

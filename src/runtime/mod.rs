@@ -33,7 +33,7 @@ mod driver;
 mod error;
 mod host;
 pub mod kv;
-mod message;
+pub mod message;
 mod node;
 mod parse;
 mod queue;

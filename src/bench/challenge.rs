@@ -1,0 +1,422 @@
+//! `glomers challenge`: the Fly.io Gossip Glomers sub-challenges as data,
+//! run against our binaries (or our handlers, in-process) and judged
+//! against each page's targets.
+//!
+//! # Design
+//!
+//! Everything a sub-challenge is sits in one row of
+//! `scripts/challenges.tsv`: the page's Maelstrom flags, arguments for our
+//! node binary, and the page's numeric targets (`servers msgs-per-op < 30`
+//! and the like, as key paths into the result map). The same table feeds
+//! `scripts/maelstrom.sh`, so a row runs identically on real Maelstrom. Our
+//! binary comes from the workload registry ([`super::workloads::REGISTRY`]).
+//! A run's options are built directly: the row's flags (plus any extra flags
+//! from the command line, which override them) are parsed once as test
+//! flags, then the binary, store, seed and node arguments are set on them.
+//!
+//! Every run must be `valid? true`; the targets come on top. The console
+//! ends with a board: one line per sub-challenge with its result and
+//! figures.
+//!
+//! The commands and targets are the pages' (https://fly.io/dist-sys/1 …
+//! /6c); the 6c page's `–-nemesis` (an en-dash, which Maelstrom forwards to
+//! the node) is spelled as the ASCII flag in the table.
+
+use super::cli::{self, error_heading, TestArgs};
+use super::engine::{self, BenchError, Outcome};
+use super::workloads;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// How a measured figure is compared with its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    /// The figure must be below the target.
+    Below,
+    /// The figure must equal the target.
+    Equal,
+}
+
+/// One of a page's numeric targets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// What the console calls it (`servers msgs-per-op`).
+    pub label: String,
+    /// Key path into the result map (`net`, `servers`, `msgs-per-op`).
+    pub path: Vec<String>,
+    /// The comparison.
+    pub cmp: Cmp,
+    /// The target value.
+    pub value: f64,
+    /// A unit shown after the value (` ms`), or empty.
+    pub unit: String,
+}
+
+impl Target {
+    /// Parse `label: a/b/c < 30 [unit]` or `label: a/b = 1`.
+    pub fn parse(text: &str) -> Result<Target, String> {
+        let bad = |why: &str| format!("target {text:?}: {why}");
+        let (label, spec) = text.split_once(':').ok_or_else(|| bad("no `label:`"))?;
+        let mut words = spec.split_whitespace();
+        let path = words.next().ok_or_else(|| bad("no key path"))?;
+        let cmp = match words.next() {
+            Some("<") => Cmp::Below,
+            Some("=") => Cmp::Equal,
+            _ => return Err(bad("expected `<` or `=` after the path")),
+        };
+        let value = words
+            .next()
+            .and_then(|v| v.parse::<f64>().ok())
+            .ok_or_else(|| bad("expected a number"))?;
+        let unit: Vec<&str> = words.collect();
+        Ok(Target {
+            label: label.trim().to_string(),
+            path: path.split('/').map(String::from).collect(),
+            cmp,
+            value,
+            unit: unit.iter().map(|u| format!(" {u}")).collect(),
+        })
+    }
+
+    /// Judge `results` against this target.
+    pub fn judge(&self, results: &Value) -> Criterion {
+        let measured = self
+            .path
+            .iter()
+            .try_fold(results, |v, k| v.get(k.as_str()))
+            .and_then(Value::as_f64);
+        let (sign, pass) = match self.cmp {
+            Cmp::Below => ("<", measured.is_some_and(|m| m < self.value)),
+            Cmp::Equal => ("=", measured == Some(self.value)),
+        };
+        Criterion {
+            label: self.label.clone(),
+            measured,
+            target: format!("{sign} {}{}", self.value, self.unit),
+            pass,
+        }
+    }
+}
+
+/// One judged criterion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Criterion {
+    /// Its label.
+    pub label: String,
+    /// The measured figure, if the result map has it.
+    pub measured: Option<f64>,
+    /// The target, as shown (`< 400 ms`).
+    pub target: String,
+    /// Whether the figure meets it.
+    pub pass: bool,
+}
+
+/// One row of scripts/challenges.tsv.
+#[derive(Debug, Clone)]
+pub struct Challenge {
+    /// `1`, `2`, `3a`, …
+    pub id: String,
+    /// The `-w` workload.
+    pub workload: String,
+    /// The page's flags.
+    pub flags: Vec<String>,
+    /// Arguments for our node binary (after `--`).
+    pub node_args: Vec<String>,
+    /// The page's targets besides validity.
+    pub targets: Vec<Target>,
+}
+
+impl Challenge {
+    /// Validity first, then the page's targets.
+    pub fn criteria(&self, results: &Value) -> Vec<Criterion> {
+        let valid = results.get("valid?") == Some(&Value::Bool(true));
+        let mut out = vec![Criterion {
+            label: "valid?".into(),
+            measured: Some(if valid { 1.0 } else { 0.0 }),
+            target: "true".into(),
+            pass: valid,
+        }];
+        out.extend(self.targets.iter().map(|t| t.judge(results)));
+        out
+    }
+}
+
+/// The whitespace-separated words of an optional column.
+fn words(col: Option<&str>) -> Vec<String> {
+    col.unwrap_or("")
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+/// The Fly.io sub-challenges, from scripts/challenges.tsv.
+pub fn challenges() -> Result<Vec<Challenge>, String> {
+    let rows = include_str!("../../scripts/challenges.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
+    rows.map(|l| {
+        let mut cols = l.split('\t');
+        let id = cols.next().unwrap_or("").to_string();
+        let workload = cols
+            .next()
+            .ok_or_else(|| format!("challenges.tsv row {id}: no workload"))?
+            .to_string();
+        let flags = words(cols.next());
+        let node_args = words(cols.next());
+        let targets = cols
+            .next()
+            .unwrap_or("")
+            .split(';')
+            .filter(|t| !t.trim().is_empty())
+            .map(Target::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("challenges.tsv row {id}: {e}"))?;
+        Ok(Challenge {
+            id,
+            workload,
+            flags,
+            node_args,
+            targets,
+        })
+    })
+    .collect()
+}
+
+/// A measured figure for the console: whole numbers without decimals,
+/// others with at most four (so 0.9996 is not shown as 1.000).
+fn fmt_figure(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        let s = format!("{x:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// What `glomers challenge` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// A sub-challenge id, or `all`.
+    pub id: String,
+    /// Run our handlers in-process.
+    pub in_process: bool,
+    /// The seed (random if absent).
+    pub seed: Option<u64>,
+    /// Where results are stored.
+    pub store: PathBuf,
+    /// Extra test flags appended to the page's.
+    pub extra: Vec<String>,
+}
+
+/// One line of the closing board: id, PASS/FAIL/SKIP/ERROR, figures.
+type BoardLine = (String, String, String);
+
+/// Run the requested sub-challenges; returns the exit code.
+pub fn run(req: &Request) -> i32 {
+    let all = match challenges() {
+        Ok(all) => all,
+        Err(e) => {
+            eprintln!("glomers: {e}");
+            return 254;
+        }
+    };
+    let picked: Vec<&Challenge> = if req.id == "all" {
+        all.iter().collect()
+    } else if let Some(c) = all.iter().find(|c| c.id == req.id) {
+        vec![c]
+    } else {
+        let ids: Vec<&str> = all.iter().map(|c| c.id.as_str()).collect();
+        eprintln!(
+            "glomers: no challenge {:?}; known: {}, all",
+            req.id,
+            ids.join(", ")
+        );
+        return 254;
+    };
+    let mut board: Vec<BoardLine> = Vec::new();
+    let mut worst = 0;
+    for ch in picked {
+        match run_one(req, ch) {
+            Ok(line) => {
+                if line.1 == "FAIL" {
+                    worst = worst.max(1);
+                }
+                board.push(line);
+            }
+            Err(Stop::Exit(code)) => return code,
+            Err(Stop::Error(e)) => {
+                worst = worst.max(if req.id == "all" { 1 } else { e.exit_code() });
+                let first = e.to_string().lines().next().unwrap_or("").to_string();
+                board.push((ch.id.clone(), "ERROR".into(), first));
+            }
+        }
+    }
+    println!("challenge  result  figures");
+    for (id, res, fig) in &board {
+        println!("{id:<10} {res:<7} {fig}");
+    }
+    worst
+}
+
+/// Why a sub-challenge gave no board line of its own.
+enum Stop {
+    /// Stop everything with this exit code.
+    Exit(i32),
+    /// The test could not complete.
+    Error(BenchError),
+}
+
+/// Our node binary for `workload`, beside the running `glomers`.
+fn binary_path(workload: &str) -> Option<PathBuf> {
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("."));
+    workloads::find(workload)
+        .ok()
+        .map(|e| exe_dir.join(e.binary))
+}
+
+/// The test flags of one sub-challenge, and the command line that shows
+/// them (as `glomers test` would take it).
+fn test_args(req: &Request, ch: &Challenge, bin: &Path) -> Result<(TestArgs, String), String> {
+    let in_process = req.in_process || req.extra.iter().any(|a| a == "--in-process");
+    let words: Vec<String> = ch.flags.iter().chain(&req.extra).cloned().collect();
+    let mut args = cli::parse_test_flags(&words)?;
+    args.workload = ch.workload.clone();
+    args.in_process = in_process;
+    args.bin = (!in_process).then(|| bin.to_path_buf());
+    args.store = req.store.clone();
+    if req.seed.is_some() {
+        args.seed = req.seed;
+    }
+    args.args.extend(ch.node_args.iter().cloned());
+    let mut shown = format!("test -w {}", ch.workload);
+    if in_process {
+        shown.push_str(" --in-process");
+    } else {
+        shown.push_str(&format!(" --bin {}", bin.display()));
+    }
+    for w in &ch.flags {
+        shown.push_str(&format!(" {w}"));
+    }
+    shown.push_str(&format!(" --store {}", req.store.display()));
+    if let Some(s) = req.seed {
+        shown.push_str(&format!(" --seed {s}"));
+    }
+    for w in &req.extra {
+        shown.push_str(&format!(" {w}"));
+    }
+    if !ch.node_args.is_empty() {
+        shown.push_str(&format!(" -- {}", ch.node_args.join(" ")));
+    }
+    Ok((args, shown))
+}
+
+/// Why `all` skips a sub-challenge, if it does.
+fn skip_reason(ch: &Challenge, in_process: bool, bin: &Path) -> Option<&'static str> {
+    if workloads::find(&ch.workload).is_err() {
+        Some("workload not implemented yet")
+    } else if !in_process && super::backend::check_binary(bin).is_err() {
+        Some("binary missing (cargo build --release)")
+    } else {
+        None
+    }
+}
+
+/// Run one sub-challenge and judge it.
+fn run_one(req: &Request, ch: &Challenge) -> Result<BoardLine, Stop> {
+    let bin = binary_path(&ch.workload).unwrap_or_else(|| PathBuf::from(&ch.workload));
+    let (args, shown) = test_args(req, ch, &bin).map_err(|e| {
+        eprintln!("glomers: challenge {}: {e}", ch.id);
+        Stop::Exit(254)
+    })?;
+    let opts = args.to_opts().map_err(|e| {
+        eprintln!("glomers: challenge {}: {e}", ch.id);
+        Stop::Exit(254)
+    })?;
+    if req.id == "all" {
+        if let Some(why) = skip_reason(ch, opts.in_process, &bin) {
+            return Ok((ch.id.clone(), "SKIP".into(), why.into()));
+        }
+    }
+    eprintln!("glomers: challenge {}: {shown}", ch.id);
+    match engine::run(&opts, &args.engine_config()) {
+        Ok(outcome) => Ok(judge(ch, &outcome)),
+        Err(e) => {
+            eprintln!("glomers: challenge {}: {}\n{e}", ch.id, error_heading(&e));
+            if matches!(e, BenchError::Interrupted) {
+                return Err(Stop::Exit(130));
+            }
+            Err(Stop::Error(e))
+        }
+    }
+}
+
+/// Print one run's criteria and verdict; its board line.
+fn judge(ch: &Challenge, outcome: &Outcome) -> BoardLine {
+    let crit = ch.criteria(&outcome.results);
+    let pass = crit.iter().all(|c| c.pass);
+    let r = &outcome.results;
+    let verdict = r.get("valid?").cloned().unwrap_or(Value::Null);
+    let mut figures = vec![format!("valid? {verdict}")];
+    for c in &crit {
+        let m = if c.label == "valid?" {
+            verdict.to_string()
+        } else {
+            c.measured.map(fmt_figure).unwrap_or_else(|| "-".into())
+        };
+        let mark = if c.pass { "ok" } else { "FAIL" };
+        eprintln!("  {:<24} {m:>10}  target {:<10} {mark}", c.label, c.target);
+        if c.label != "valid?" {
+            figures.push(format!("{} {m}", c.label));
+        }
+    }
+    if !crit.iter().any(|c| c.label == "servers msgs-per-op") {
+        if let Some(x) = r["net"]["servers"]["msgs-per-op"].as_f64() {
+            figures.push(format!("servers msgs-per-op {x:.3}"));
+        }
+    }
+    if !crit.iter().any(|c| c.label == "ok-fraction") {
+        if let Some(x) = r["availability"]["ok-fraction"].as_f64() {
+            figures.push(format!("ok-fraction {}", fmt_figure(x)));
+        }
+    }
+    figures.push(format!("wall {:.1}s", outcome.wall.as_secs_f64()));
+    if let Some(d) = &outcome.dir {
+        eprintln!("  results in {}", d.display());
+    }
+    let word = if pass { "PASS" } else { "FAIL" };
+    eprintln!("challenge {}: {word}", ch.id);
+    (ch.id.clone(), word.into(), figures.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_table_and_criteria() {
+        let all = challenges().expect("the table parses");
+        assert_eq!(all.len(), 14);
+        let d = all.iter().find(|c| c.id == "3d").expect("3d");
+        assert_eq!(d.workload, "broadcast");
+        assert!(all.iter().all(|c| workloads::find(&c.workload).is_ok()));
+        let r = serde_json::json!({
+            "valid?": true,
+            "net": {"servers": {"msgs-per-op": 25.0}},
+            "workload": {"stable-latencies": {"0.5": 350, "1": 650}},
+        });
+        let c = d.criteria(&r);
+        assert!(c[0].pass && c[1].pass && c[2].pass && !c[3].pass, "{c:?}");
+        assert_eq!(c[2].target, "< 400 ms");
+        let e = all.iter().find(|c| c.id == "3e").expect("3e");
+        assert!(!e.criteria(&r)[1].pass, "25 is not < 20");
+        assert_eq!(e.node_args, vec!["--batch-ms", "800"]);
+        let two = all.iter().find(|c| c.id == "2").expect("2");
+        let c = two.criteria(&serde_json::json!({"availability": {"ok-fraction": 1.0}}));
+        assert!(!c[0].pass && c[1].pass && c[1].target == "= 1", "{c:?}");
+        assert!(Target::parse("x: a/b ~ 3").is_err());
+        assert!(Target::parse("no label").is_err());
+    }
+}

@@ -1,0 +1,242 @@
+//! The nodes' side of the engine: what they print, the network between
+//! everyone, the services, and the nemesis's operations on nodes and links.
+//!
+//! Every line a node prints goes through [`Engine::on_node_line`], the one
+//! parse-and-validate path (the envelope schema is the wire module's
+//! [`NodeEnvelope`]; maelstrom: src/maelstrom/net/message.clj,
+//! src/maelstrom/process.clj), and then into the network, which delivers it
+//! at its deadline (maelstrom: src/maelstrom/net.clj).
+
+use super::queue::Event;
+use super::{BenchError, Engine};
+use crate::bench::backend::NodeEvent;
+use crate::bench::history::{Op, OpType, Process};
+use crate::bench::nemesis::NemesisOp;
+use crate::bench::net::{Ep, EpKind};
+use crate::runtime::message::NodeEnvelope;
+use serde_json::{json, Value};
+
+/// How many offending node lines are kept in the results.
+const MAX_NODE_ERRORS: usize = 50;
+
+/// What the engine knows about the nodes.
+pub(super) struct Nodes {
+    /// Each node's endpoint.
+    pub(super) eps: Vec<Ep>,
+    /// Killed by the nemesis (and not restarted yet): its exit is expected.
+    down: Vec<bool>,
+    /// The first [`MAX_NODE_ERRORS`] invalid lines, for `node-output`.
+    pub(super) errors: Vec<Value>,
+    /// How many invalid lines in all.
+    pub(super) error_count: usize,
+}
+
+impl Nodes {
+    pub(super) fn new(eps: Vec<Ep>) -> Self {
+        Nodes {
+            down: vec![false; eps.len()],
+            eps,
+            errors: Vec::new(),
+            error_count: 0,
+        }
+    }
+}
+
+impl Engine<'_> {
+    pub(super) fn process_node_events(&mut self, buf: &mut Vec<NodeEvent>) {
+        for ev in buf.drain(..) {
+            match ev {
+                NodeEvent::Line { node, line } => self.on_node_line(node, &line),
+                // A node the nemesis killed is expected to exit.
+                NodeEvent::Exited { node, .. } if self.nodes.down[node] => {}
+                NodeEvent::Exited { report, .. } => self.fail(BenchError::Fatal(report)),
+                NodeEvent::Interrupted => self.fatal = Some(BenchError::Interrupted),
+            }
+        }
+    }
+
+    // ---- network -------------------------------------------------------
+
+    pub(super) fn send(&mut self, src: Ep, dest: Ep, body: Box<str>) {
+        self.net.send(self.now, src, dest, body);
+        if let Some(t) = self.net.next_head(dest) {
+            self.schedule(t, Event::Deliver(dest));
+        }
+    }
+
+    pub(super) fn deliver(&mut self, ep: Ep) {
+        if let Some(id) = self.net.take_head(ep, self.now) {
+            match self.net.endpoints[ep].kind {
+                EpKind::Node(i) => {
+                    let line = self.net.wire_line(id);
+                    let mut buf = std::mem::take(&mut self.buf);
+                    self.backend.deliver(i, &line, self.now, &mut buf);
+                    self.process_node_events(&mut buf);
+                    self.buf = buf;
+                }
+                EpKind::Client(c) => self.client_receive(c, id),
+                EpKind::Service(s) => self.service_receive(s, id),
+            }
+        }
+        if let Some(t) = self.net.next_head(ep) {
+            self.schedule(t, Event::Deliver(ep));
+        }
+    }
+
+    fn node_error(&mut self, node: usize, line: &str, error: String) {
+        self.nodes.error_count += 1;
+        let name = &self.opts.nodes[node];
+        if self.nodes.error_count <= 5 && self.cfg.verbose {
+            eprintln!("glomers: ERROR: node {name}: {error}\n    line: {line}");
+        }
+        if self.nodes.errors.len() < MAX_NODE_ERRORS {
+            self.nodes.errors.push(json!({
+                "node": name,
+                "time": self.now.as_nanos() as u64,
+                "error": error,
+                "line": line,
+            }));
+        }
+    }
+
+    /// The one parse-and-validate path for everything a node prints.
+    fn on_node_line(&mut self, node: usize, line: &str) {
+        let env: NodeEnvelope<'_> = match serde_json::from_str(line) {
+            Ok(e) => e,
+            Err(e) => {
+                let why = if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(line) {
+                    format!("line-not-valid-json: printed a line to STDOUT which was not well-formed JSON ({e})")
+                } else {
+                    format!("malformed-message: not a message envelope of exactly src, dest, body and an optional integer id ({e})")
+                };
+                return self.node_error(node, line, why);
+            }
+        };
+        if env
+            .id
+            .as_ref()
+            .is_some_and(|id| !(id.is_i64() || id.is_u64()))
+        {
+            return self.node_error(node, line, "malformed-message: id is not an integer".into());
+        }
+        let Some(src) = self.net.lookup(&env.src) else {
+            let why = format!(
+                "invalid source for message: {:?} is not a node, open client or service",
+                env.src
+            );
+            return self.node_error(node, line, why);
+        };
+        let Some(dest) = self.net.lookup(&env.dest) else {
+            let closed = env
+                .dest
+                .strip_prefix('c')
+                .and_then(|k| k.parse::<usize>().ok())
+                .is_some_and(|k| self.is_known_client(k));
+            let why = if closed {
+                format!(
+                    "invalid destination for message: client {:?} was already closed (its worker moved on to a new client after an indeterminate op); Maelstrom would stop reading this node from here on",
+                    env.dest
+                )
+            } else {
+                format!(
+                    "invalid destination for message: {:?} is not a node, open client or service",
+                    env.dest
+                )
+            };
+            return self.node_error(node, line, why);
+        };
+        let body: Box<str> = env.body.get().into();
+        self.send(src, dest, body);
+    }
+
+    // ---- services ------------------------------------------------------
+
+    fn service_receive(&mut self, s: usize, id: u64) {
+        let msg = &self.net.messages[id as usize];
+        let (src, svc_ep) = (msg.src, msg.dest);
+        let Ok(body) = serde_json::from_str::<Value>(&msg.body) else {
+            return;
+        };
+        let src_name = self.net.name(src).to_string();
+        let services = &mut self.services;
+        let Some(mut reply) = services.list[s].handle(&src_name, &body, &mut services.rng) else {
+            return;
+        };
+        if let Some(m) = reply.as_object_mut() {
+            let irt = body.get("msg_id").cloned().unwrap_or(Value::Null);
+            m.insert("in_reply_to".into(), irt);
+            m.remove("msg_id");
+        }
+        if self.net.endpoints[src].open {
+            self.send(svc_ep, src, reply.to_string().into_boxed_str());
+        }
+    }
+
+    // ---- nemesis -------------------------------------------------------
+
+    /// The nemesis's tick in the main phase: apply its next op, schedule
+    /// the one after.
+    pub(super) fn nemesis_tick(&mut self) {
+        if !self.phases.in_main() || self.now >= self.generator.main_end {
+            return;
+        }
+        let (op, gap) = self.nemesis.next(self.opts.nodes.len());
+        self.apply_nemesis(op);
+        let next = self.now + gap;
+        if next < self.generator.main_end {
+            self.schedule(next, Event::Nemesis);
+        }
+    }
+
+    /// Carry out one nemesis op and record it as Jepsen does: two `info`
+    /// entries, the request and what was done. A lifecycle op the backend
+    /// cannot do stops the test.
+    pub(super) fn apply_nemesis(&mut self, op: NemesisOp) {
+        let done = match &op {
+            NemesisOp::StartPartition { grudge, .. } => {
+                self.net.apply_grudge(grudge);
+                Ok(())
+            }
+            NemesisOp::StopPartition => {
+                self.net.heal();
+                Ok(())
+            }
+            NemesisOp::Kill(nodes) => self.each_node(nodes, |e, n| {
+                e.nodes.down[n] = true;
+                e.backend.kill(n)
+            }),
+            NemesisOp::Start(nodes) => self.each_node(nodes, |e, n| {
+                e.backend.start(n)?;
+                e.nodes.down[n] = false;
+                e.send_init(n);
+                Ok(())
+            }),
+            NemesisOp::Pause(nodes) => self.each_node(nodes, |e, n| e.backend.pause(n)),
+            NemesisOp::Resume(nodes) => self.each_node(nodes, |e, n| e.backend.resume(n)),
+        };
+        if let Err(why) = done {
+            return self.fail(BenchError::Fatal(format!("nemesis {}: {why}", op.f())));
+        }
+        let (invoke, info) = op.values(&self.opts.nodes);
+        for value in [invoke, info] {
+            self.history.push(Op {
+                index: 0,
+                time: self.now.as_nanos() as u64,
+                process: Process::Nemesis,
+                kind: OpType::Info,
+                f: op.f().into(),
+                value,
+                error: None,
+                final_phase: false,
+            });
+        }
+    }
+
+    fn each_node(
+        &mut self,
+        nodes: &[usize],
+        mut f: impl FnMut(&mut Self, usize) -> Result<(), String>,
+    ) -> Result<(), String> {
+        nodes.iter().try_for_each(|&n| f(self, n))
+    }
+}
