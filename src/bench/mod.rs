@@ -15,6 +15,8 @@
 //! - [`inprocess`]: our handlers by workload name, on a virtual clock.
 //! - [`results`]: stats and availability checkers, result map, run directories.
 //! - [`elle`]: Elle's rw-register checker (txn-rw-register).
+//! - [`report`]: pictures of a run (plots, Lamport diagram, timeline).
+//! - [`serve`]: `glomers serve`, the store in a browser.
 //! - [`cli`]: the `glomers` command line (`test`, `challenge`, `sweep`).
 //!
 //! # Adding a workload
@@ -38,7 +40,9 @@ pub mod inprocess;
 pub mod nemesis;
 pub mod net;
 pub mod opts;
+pub mod report;
 pub mod results;
+pub mod serve;
 pub mod services;
 pub mod workload;
 pub mod workloads;
