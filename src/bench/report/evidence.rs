@@ -64,7 +64,7 @@ struct Index<'a> {
 
 impl Index<'_> {
     /// An anomaly from history indices (invocations or completions).
-    fn from_entries(&self, kind: &str, title: String, entries: &[usize]) -> Anomaly {
+    fn of_entries(&self, kind: &str, title: String, entries: &[usize]) -> Anomaly {
         let mut ks: Vec<usize> = entries
             .iter()
             .filter_map(|i| self.pair_of.get(i).copied())
@@ -139,7 +139,7 @@ pub fn anomalies(run: &Run, pairs: &[OpPair], links: &Links) -> Vec<Anomaly> {
                     .and_then(Value::as_str)
                     .map(String::from)
                     .unwrap_or_else(|| short(case));
-                out.push(ix.from_entries(kind, format!("{kind}: {title}"), &entries));
+                out.push(ix.of_entries(kind, format!("{kind}: {title}"), &entries));
             }
         }
     }
@@ -154,7 +154,7 @@ pub fn anomalies(run: &Run, pairs: &[OpPair], links: &Links) -> Vec<Anomaly> {
             {
                 let mut entries = Vec::new();
                 op_indices(err, &mut entries);
-                out.push(ix.from_entries(kind, format!("{kind}: {}", short(err)), &entries));
+                out.push(ix.of_entries(kind, format!("{kind}: {}", short(err)), &entries));
             }
         }
     }
@@ -174,7 +174,7 @@ pub fn anomalies(run: &Run, pairs: &[OpPair], links: &Links) -> Vec<Anomaly> {
     {
         let mut entries = Vec::new();
         op_indices(err, &mut entries);
-        out.push(ix.from_entries("error", format!("error: {}", short(err)), &entries));
+        out.push(ix.of_entries("error", format!("error: {}", short(err)), &entries));
     }
     let node_errors = run
         .results
@@ -205,7 +205,7 @@ fn lost_value(ix: &Index, v: &Value) -> Anomaly {
             entries.push(p.invoke);
         }
     }
-    let mut a = ix.from_entries(
+    let mut a = ix.of_entries(
         "lost",
         format!("lost: broadcast value {v} acknowledged, missing from final reads"),
         &entries,
@@ -251,7 +251,10 @@ fn is_final(ix: &Index, p: &OpPair) -> bool {
 /// A value duplicated: unique-ids' twice-generated id, or broadcast's value
 /// seen twice in one read.
 fn duplicated(ix: &Index, label: &str, count: &Value, unique_ids: bool) -> Anomaly {
-    let same = |r: &Value| r.as_str() == Some(label) || r.to_string() == label;
+    // unique-ids labels a string id without its quotes, anything else by
+    // its JSON text.
+    let parsed: Option<Value> = serde_json::from_str(label).ok();
+    let same = |r: &Value| r.as_str() == Some(label) || parsed.as_ref() == Some(r);
     let entries: Vec<usize> = ix
         .pairs
         .iter()
@@ -271,7 +274,7 @@ fn duplicated(ix: &Index, label: &str, count: &Value, unique_ids: bool) -> Anoma
     } else {
         format!("duplicated (warning): value {label} twice in one read")
     };
-    ix.from_entries("duplicated", title, &entries)
+    ix.of_entries("duplicated", title, &entries)
 }
 
 /// A kafka send no poll returned.
@@ -289,7 +292,7 @@ fn unseen_send(ix: &Index, key: &str, v: &Value) -> Anomaly {
         })
         .map(|p| p.invoke)
         .collect();
-    ix.from_entries(
+    ix.of_entries(
         "unseen",
         format!("unseen: send of {v} to key {key} never polled"),
         &entries,

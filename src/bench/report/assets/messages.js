@@ -113,11 +113,20 @@
     path.lineTo(x2 - size * Math.cos(a + 0.4), y2 - size * Math.sin(a + 0.4));
     path.closePath();
   }
-  // One path per message type (and one for heads, when few enough
-  // messages are visible for heads to be seen): a few canvas calls per
-  // frame whatever the number of messages.
+  // Two short strokes: an open arrowhead, added to the message's own path.
+  // (Filled heads cost a fill of one path with thousands of contours,
+  // which software rasterizers do slowly; strokes stay cheap.)
+  function openHead(path, x1, y1, x2, y2, size) {
+    const a = Math.atan2(y2 - y1, x2 - x1);
+    path.moveTo(x2 - size * Math.cos(a - 0.45), y2 - size * Math.sin(a - 0.45));
+    path.lineTo(x2, y2);
+    path.lineTo(x2 - size * Math.cos(a + 0.45), y2 - size * Math.sin(a + 0.45));
+  }
+  // One stroked path per message type, whatever the number of messages:
+  // a few canvas calls per frame. Heads only when few enough messages are
+  // visible for them to be seen.
   function drawMessages(ta, tb) {
-    const paths = new Array(D.types.length), heads = new Array(D.types.length);
+    const paths = new Array(D.types.length);
     const lost = new Path2D();
     let n = 0;
     const detailed = nVisible < 4000;
@@ -131,14 +140,11 @@
       const t = mtype[i];
       const path = paths[t] || (paths[t] = new Path2D());
       path.moveTo(p[0], p[1]); path.lineTo(p[2], p[3]);
-      if (detailed) arrowHead(heads[t] || (heads[t] = new Path2D()), p[0], p[1], p[2], p[3], 6);
+      if (detailed) openHead(path, p[0], p[1], p[2], p[3], 6);
     }
     nDrawn = n;
     ctx.lineWidth = 1;
-    for (let t = 0; t < paths.length; t++) {
-      if (paths[t]) { ctx.strokeStyle = typeColor[t]; ctx.stroke(paths[t]); }
-      if (heads[t]) { ctx.fillStyle = typeColor[t]; ctx.fill(heads[t]); }
-    }
+    for (let t = 0; t < paths.length; t++) if (paths[t]) { ctx.strokeStyle = typeColor[t]; ctx.stroke(paths[t]); }
     ctx.strokeStyle = "#d00"; ctx.setLineDash([4, 3]); ctx.stroke(lost); ctx.setLineDash([]);
   }
   function drawMarked(ta, tb) {
