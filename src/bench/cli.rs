@@ -144,6 +144,24 @@ enum Command {
         #[command(flatten)]
         test: TestArgs,
     },
+    /// Draw a run's pictures again from its files (plots, messages.html,
+    /// timeline.html).
+    Report {
+        /// The run directory (e.g. `maelstrom-runs/broadcast/latest`).
+        dir: PathBuf,
+    },
+    /// Browse the store in a web browser.
+    Serve {
+        /// The store to serve.
+        #[arg(long, default_value = "maelstrom-runs")]
+        store: PathBuf,
+        /// The port (0 picks a free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The address to bind; only this machine by default.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+    },
 }
 
 /// Non-ASCII characters that look like a dash.
@@ -340,6 +358,8 @@ pub fn main_with(argv: Vec<String>) -> i32 {
             first_seed,
             test,
         } => sweep::run_command(&test, first_seed, seeds, &argv),
+        Command::Report { dir } => super::report::report_command(&dir),
+        Command::Serve { store, port, host } => super::serve::serve_command(&store, &host, port),
     }
 }
 

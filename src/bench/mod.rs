@@ -23,10 +23,12 @@
 //! - [`backend`]: node I/O and per-node lifecycle; the process backend.
 //! - [`inprocess`]: nodes built from factories (any `Node`), on a virtual clock.
 //! - [`sim`]: a simulated cluster for tests (builder, faults, `call`).
-//! - [`results`]: verdict lines and the result map.
+//! - [`results`]: verdict lines and exit codes.
 //! - [`store`]: the run directory.
-//! - [`cli`]: the `glomers` command line (`test`), with [`challenge`]
-//!   (`challenge`) and [`sweep`] (`sweep`).
+//! - [`report`]: pictures of a run (plots, Lamport diagram, timeline).
+//! - [`serve`]: `glomers serve`, the store in a browser.
+//! - [`cli`]: the `glomers` command line (`test`, `report`, `serve`), with
+//!   [`challenge`] (`challenge`) and [`sweep`] (`sweep`).
 //!
 //! # Adding a workload
 //!
@@ -58,7 +60,9 @@ pub mod inprocess;
 pub mod nemesis;
 pub mod net;
 pub mod opts;
+pub mod report;
 pub mod results;
+pub mod serve;
 pub mod services;
 pub mod sim;
 pub mod store;

@@ -56,7 +56,9 @@
 //!   Maelstrom's crash message and exit 255, instead of at teardown —
 //!   unless the nemesis killed it.
 //! - Results are JSON (`results.json`, `history.jsonl`, `messages.jsonl`);
-//!   there is no perf, timeline or exceptions checker and no plots.
+//!   there is no perf, timeline or exceptions checker: the plots, `messages.html`
+//!   and `timeline.html` are drawn afterwards from the run's files by
+//!   [`super::report::write_run`].
 //! - Times in the history and the journal count from the start of the
 //!   run (before init), not from the first operation.
 //! - `--latency-dist exponential --latency 0` gives zero latency instead of
@@ -236,6 +238,12 @@ pub fn run_with(
         .map(|()| check::check(&eng));
     let dir = close_run_dir(dir, checked.as_ref().ok(), cfg)?;
     let (results, validity) = checked?;
+    if let Some(d) = &dir {
+        // Pictures never change a verdict: a failure to draw is only said.
+        if let Err(e) = super::report::write_run(d) {
+            eprintln!("glomers: could not draw the run's pictures: {e}");
+        }
+    }
     Ok(Outcome {
         results,
         validity,
