@@ -35,6 +35,7 @@ pub mod elle;
 pub mod engine;
 pub mod history;
 pub mod inprocess;
+pub mod linearizable;
 pub mod nemesis;
 pub mod net;
 pub mod opts;
