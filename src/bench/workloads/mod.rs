@@ -8,6 +8,7 @@ pub mod counter;
 pub mod echo;
 pub mod kafka;
 pub mod keys;
+pub mod lin_kv;
 pub mod txn_rw_register;
 pub mod unique_ids;
 
@@ -20,6 +21,7 @@ pub const NAMES: &[&str] = &[
     "pn-counter",
     "kafka",
     "txn-rw-register",
+    "lin-kv",
 ];
 
 /// The workload called `name`, configured by `opts`.
@@ -32,6 +34,7 @@ pub fn make(name: &str, opts: &TestOpts) -> anyhow::Result<Box<dyn Workload>> {
         "pn-counter" => counter::new(opts, true),
         "kafka" => kafka::new(opts),
         "txn-rw-register" => txn_rw_register::new(opts),
+        "lin-kv" => lin_kv::new(opts),
         other => anyhow::bail!(
             "unknown workload {other:?}; known workloads: {}",
             NAMES.join(", ")
