@@ -6,13 +6,18 @@
 //! [`oracle::linearizable`]'s enumeration of every order.
 //!
 //! `random_histories_agree_with_the_oracle` checks 100,000 histories in a
-//! release build (about a second) and 10,000 in a debug build, where the
-//! same loop is roughly thirty times slower.
+//! release build (a second or two) and 10,000 in a debug build, where the
+//! same loop is roughly thirty times slower; each history is checked twice,
+//! by the whole checker and by the search alone without its static
+//! pre-check.
 
 use glomers::bench::check::Validity;
 use glomers::bench::history::{History, Op, OpType, Process};
+use glomers::bench::linearizable::model::CasRegister;
 use glomers::bench::linearizable::model::{Effect, Model};
-use glomers::bench::linearizable::register::check_history;
+use glomers::bench::linearizable::register::{by_key, check_history, decode};
+use glomers::bench::linearizable::search::check_with;
+use glomers::bench::linearizable::Verdict;
 use glomers::bench::linearizable::{oracle, Budget, Entry};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -188,6 +193,18 @@ fn random_histories_agree_with_the_oracle() {
         let result = check_history(&h, &Budget::default());
         let expected = (0..2).all(|k| oracle_verdict(&h, k));
         let got = Validity::of(&result);
+        // The search alone (without the static pre-check) agrees too.
+        let searched = by_key(&h).values().all(|ops| {
+            let d = decode(&h, ops, true).expect("decodes");
+            let (v, _) = check_with(&CasRegister, &d.entries, &Budget::default(), false);
+            v == Verdict::Linearizable
+        });
+        assert_eq!(
+            searched,
+            expected,
+            "search alone, history {n}:\n{}",
+            h.to_jsonl()
+        );
         assert_eq!(
             got,
             Validity::from(expected),

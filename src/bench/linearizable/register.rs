@@ -28,11 +28,15 @@ use crate::bench::check::Validity;
 use crate::bench::history::{History, Op, OpType};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 /// The shared id of values no operation observes.
 pub const UNOBSERVED: ValueId = ValueId::MAX;
 /// Operations listed in a failure's window at most.
 const MAX_WINDOW: usize = 24;
+/// Time and memory for the second, precise search behind a failure report.
+const REPORT_TIME: Duration = Duration::from_millis(250);
+const REPORT_BYTES: usize = 256 << 20;
 /// Failing keys whose explanation is repeated at the top level.
 const MAX_EXPLANATIONS: usize = 10;
 
@@ -282,18 +286,31 @@ fn check_key(
                     "analyzer": "glomers-wgl",
                     "cause": why,
                 }),
+                Verdict::NotLinearizable(stuck)
+                    if stuck.searched && !stuck.states.contains(&UNOBSERVED) =>
+                {
+                    invalid(history, key, &d, &stuck)
+                }
                 Verdict::NotLinearizable(stuck) => {
-                    // Report real values: search again without merging
-                    // unobserved ones (same verdict; the frontier states may
-                    // then name values the merged search could not tell
-                    // apart). If that runs out of budget, keep the first.
-                    let exact =
-                        decode(history, ops, false).ok().and_then(|e| {
-                            match search::check(&CasRegister, &e.entries, budget).0 {
-                                Verdict::NotLinearizable(s) => Some((e, s)),
-                                _ => None,
-                            }
-                        });
+                    // Report real values and the precise frontier: search
+                    // again without merging unobserved values and without
+                    // the static pre-check (same verdict), within a small
+                    // budget. If that runs out, keep the first report.
+                    let now = Instant::now();
+                    let small = Budget {
+                        deadline: Some(
+                            budget
+                                .deadline
+                                .map_or(now + REPORT_TIME, |d| d.min(now + REPORT_TIME)),
+                        ),
+                        max_bytes: budget.max_bytes.min(REPORT_BYTES),
+                    };
+                    let exact = decode(history, ops, false).ok().and_then(|e| {
+                        match search::check_with(&CasRegister, &e.entries, &small, false).0 {
+                            Verdict::NotLinearizable(s) => Some((e, s)),
+                            _ => None,
+                        }
+                    });
                     match exact {
                         Some((e, s)) => invalid(history, key, &e, &s),
                         None => invalid(history, key, &d, &stuck),
@@ -338,15 +355,22 @@ fn invalid(history: &History, key: &Value, d: &Decoded, stuck: &Stuck<ValueId>) 
     let what = describe(inv, done);
     let text = format!(
         "key {}: {} (process {}, history indices {}–{}) cannot be linearized: \
-         just before it, the register could only hold {}; {} concurrent operation(s) \
-         are in the window",
+         {} {}; {}",
         key_name(key),
         what,
         serde_json::to_string(&inv.process).unwrap_or_default(),
         inv.index,
         done.map_or("?".to_string(), |o| o.index.to_string()),
+        if stuck.searched {
+            "just before it, whatever the order of the operations before it, the register could only hold"
+        } else {
+            "no order of the operations ever lets the register hold what it needs; it can only ever hold"
+        },
         join_values(&possible),
-        window.len().saturating_sub(1),
+        match window.len().saturating_sub(1) {
+            0 => "no other operation was concurrent with it".to_string(),
+            n => format!("{n} other operation(s) were concurrent with it (see window)"),
+        },
     );
     let final_paths: Vec<Value> = stuck
         .states

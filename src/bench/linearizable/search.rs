@@ -20,6 +20,7 @@
 //!   wrong verdict).
 
 use super::model::{Effect, Model};
+use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::time::Instant;
 
@@ -66,6 +67,9 @@ pub struct Stuck<S> {
     /// The states the object could be in while that operation was pending
     /// (up to [`MAX_REPORTED_STATES`]), in the order the search met them.
     pub states: Vec<S>,
+    /// True when the search found it; false when the static pre-check did,
+    /// and `states` are then every state the object could ever reach.
+    pub searched: bool,
 }
 
 /// How many frontier states a [`Stuck`] keeps.
@@ -104,10 +108,31 @@ pub fn check<M: Model>(
     entries: &[Entry<M::Op>],
     budget: &Budget,
 ) -> (Verdict<M::State>, Stats) {
+    check_with(model, entries, budget, true)
+}
+
+/// [`check`], with or without the static pre-check ([`Search::unreachable`]
+/// decides some invalid histories at once, but reports every state the
+/// object could ever hold rather than those it could hold when it got
+/// stuck; a report may want the search's more precise frontier).
+pub fn check_with<M: Model>(
+    model: &M,
+    entries: &[Entry<M::Op>],
+    budget: &Budget,
+    precheck: bool,
+) -> (Verdict<M::State>, Stats) {
     let mut s = Search::new(model, entries);
+    if precheck {
+        if let Some(stuck) = s.unreachable() {
+            return (Verdict::NotLinearizable(stuck), s.stats);
+        }
+    }
     let verdict = s.run(budget);
     (verdict, s.stats)
 }
+
+/// States the static pre-check enumerates at most before giving up on it.
+const MAX_STATIC_STATES: usize = 1024;
 
 /// What the search does next.
 enum Mode {
@@ -395,6 +420,47 @@ impl<'a, M: Model> Search<'a, M> {
         None
     }
 
+    /// The static pre-check: every state any order of any of the
+    /// operations could reach from the initial one, ignoring real time and
+    /// using each operation any number of times (an over-approximation of
+    /// what a linearization can reach). A definite operation that no such
+    /// state accepts can never be linearized: the history is invalid
+    /// without any search. This decides at once the histories on which the
+    /// search is slowest, those whose failing operation is impossible, whose
+    /// frontier would otherwise have to be exhausted. Skipped (None) when
+    /// the closure grows past [`MAX_STATIC_STATES`].
+    fn unreachable(&self) -> Option<Stuck<M::State>> {
+        let mut states = vec![self.model.init()];
+        let mut seen: HashSet<M::State> = states.iter().cloned().collect();
+        let mut i = 0;
+        while i < states.len() {
+            for op in &self.ops {
+                if let Some(s2) = self.model.step(&states[i], op) {
+                    if seen.insert(s2.clone()) {
+                        if states.len() >= MAX_STATIC_STATES {
+                            return None;
+                        }
+                        states.push(s2);
+                    }
+                }
+            }
+            i += 1;
+        }
+        let mut by_ret: Vec<usize> = (0..self.n()).filter(|&i| self.required[i]).collect();
+        by_ret.sort_by_key(|&i| self.ret[i]);
+        let op = by_ret.into_iter().find(|&i| {
+            states
+                .iter()
+                .all(|s| self.model.step(s, &self.ops[i]).is_none())
+        })?;
+        states.truncate(MAX_REPORTED_STATES);
+        Some(Stuck {
+            op: self.origin[op],
+            states,
+            searched: false,
+        })
+    }
+
     fn run(&mut self, budget: &Budget) -> Verdict<M::State> {
         let mut state = self.model.init();
         self.memo.insert(state_hash(&state), &self.bits, &state);
@@ -468,6 +534,7 @@ impl<'a, M: Model> Search<'a, M> {
                         return Verdict::NotLinearizable(Stuck {
                             op: self.origin.get(self.best_op).copied().unwrap_or(0),
                             states: std::mem::take(&mut self.best_states),
+                            searched: true,
                         });
                     };
                     self.unlift(f.op);
@@ -691,7 +758,12 @@ mod tests {
         for i in 0..40u64 {
             entries.push(ok(Write((i % 3) as u32 + 1), i, 1000 + i));
         }
-        entries.push(ok(Read(Some(9)), 2000, 2001));
+        // A read of 3 after them: 3 can be written, but not last, so the
+        // search must try every order of the writes (the static pre-check
+        // cannot decide it).
+        entries.push(ok(Write(3), 1500, 1501));
+        entries.push(ok(Write(2), 1600, 1601));
+        entries.push(ok(Read(Some(3)), 2000, 2001));
         let budget = Budget {
             deadline: None,
             max_bytes: 1 << 16,
