@@ -123,3 +123,19 @@ fn glomers_test_without_w_runs_lin_kv() {
         common::stderr(&o)
     );
 }
+
+#[test]
+fn lossy_proxy_to_the_service_is_linearizable_with_info_ops() {
+    // tests/fixtures/lin_kv_proxy.py: correct on any number of nodes, and
+    // loses some replies, so timeouts make indeterminate operations.
+    let mut o = opts("lin_kv_proxy.py", 3, 4);
+    o.concurrency = 6;
+    o.nemesis_partition = true;
+    let out = run(&o, &quiet()).expect("the test runs");
+    let w = &out.results["workload"];
+    assert_eq!(w["valid?"], true, "{w:#}");
+    let h = &out.history.ops;
+    assert!(h
+        .iter()
+        .any(|op| op.kind == glomers::bench::history::OpType::Info));
+}

@@ -38,6 +38,13 @@
 //! and never visits a configuration twice (two paths to the same set and
 //! state have the same future). On top of that:
 //!
+//! - **A static pre-check.** Before searching, the states any order of
+//!   any operations could reach are enumerated (ignoring real time and
+//!   multiplicity, an over-approximation; skipped past 1,024 states). A
+//!   definite operation that none of them accepts — a read of a value
+//!   nothing wrote, a cas from one — makes the history invalid at once.
+//!   Those are the histories on which a search is slowest: it would have to
+//!   exhaust every configuration before the impossible operation.
 //! - **Dropping what cannot matter.** An operation the model accepts in
 //!   every state without changing it (a read that returned `nil`, as every
 //!   indeterminate read does) is removed; so is an indeterminate operation
@@ -85,7 +92,11 @@
 //! `explanation` per failing key: the operation, the values the register
 //! could hold just before it (every state the exhausted search reached with
 //! all earlier completions linearized), the window of that key's operations
-//! concurrent with it, and a sentence. Jepsen's `timeline.html` and
+//! concurrent with it, and a sentence. When the pre-check or the merging
+//! of unobserved values decided the verdict, the report comes from a second
+//! search without either, bounded to 100 ms and 16 MiB; if that runs out,
+//! the report names every state the register could ever hold instead, and
+//! says so. Jepsen's `timeline.html` and
 //! Knossos's `linear.svg` are not produced.
 //!
 //! # Cost

@@ -35,8 +35,8 @@ pub const UNOBSERVED: ValueId = ValueId::MAX;
 /// Operations listed in a failure's window at most.
 const MAX_WINDOW: usize = 24;
 /// Time and memory for the second, precise search behind a failure report.
-const REPORT_TIME: Duration = Duration::from_millis(250);
-const REPORT_BYTES: usize = 256 << 20;
+const REPORT_TIME: Duration = Duration::from_millis(100);
+const REPORT_BYTES: usize = 16 << 20;
 /// Failing keys whose explanation is repeated at the top level.
 const MAX_EXPLANATIONS: usize = 10;
 

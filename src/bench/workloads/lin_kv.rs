@@ -153,7 +153,7 @@ pub fn new(opts: &TestOpts) -> anyhow::Result<Box<dyn Workload>> {
     let nodes = opts.nodes.len().max(1);
     let group_size = 2 * nodes;
     let threads = opts.concurrency;
-    if threads < group_size || threads % group_size != 0 {
+    if threads < group_size || !threads.is_multiple_of(group_size) {
         anyhow::bail!(
             "lin-kv runs each key with {group_size} threads (2 per node), so --concurrency \
              must be a positive multiple of {group_size} (e.g. --concurrency 2n); it is {threads}"
