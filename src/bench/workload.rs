@@ -152,6 +152,13 @@ pub trait Workload: Send {
         false
     }
 
+    /// The client RPC timeout, if the workload's client has its own
+    /// (lin-kv: `max(10 × latency, 1 s)`); default: the engine's 5 s.
+    fn rpc_timeout(&self, opts: &TestOpts) -> Option<Duration> {
+        let _ = opts;
+        None
+    }
+
     /// The request body (without `msg_id`) that each node's setup client
     /// sends before any operation, e.g. broadcast's `topology`. The reply
     /// must not be an error, or the test aborts.

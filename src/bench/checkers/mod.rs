@@ -62,6 +62,7 @@ pub mod echo;
 pub mod elle;
 pub mod graph;
 pub mod kafka;
+pub mod linearizable;
 pub mod net;
 pub mod node_output;
 pub mod set_full;

@@ -380,7 +380,13 @@ impl<'a> Engine<'a> {
                     return;
                 };
                 let node = self.workers[w].node;
-                self.rpc(c, node, body, self.cfg.rpc_timeout);
+                // A workload's own client timeout (lin-kv's) never exceeds
+                // the engine's.
+                let timeout = self
+                    .workload
+                    .rpc_timeout(self.opts)
+                    .map_or(self.cfg.rpc_timeout, |t| t.min(self.cfg.rpc_timeout));
+                self.rpc(c, node, body, timeout);
             }
             ClientStep::Done(done) => self.complete(w, done),
         }

@@ -29,6 +29,7 @@ pub mod echo;
 pub mod g_set;
 pub mod kafka;
 pub mod keys;
+pub mod lin_kv;
 pub mod txn_list_append;
 pub mod txn_rw_register;
 pub mod unique_ids;
@@ -60,6 +61,12 @@ fn host<N: crate::runtime::Node + 'static>(seed: u64) -> Box<dyn AnyHost> {
 
 /// Every workload the bench runs, in the order `-w`'s help lists them.
 pub const REGISTRY: &[Entry] = &[
+    Entry {
+        name: "lin-kv",
+        make: lin_kv::new,
+        host: None,
+        binary: "lin-kv",
+    },
     Entry {
         name: "echo",
         make: echo::new,
@@ -163,11 +170,11 @@ mod tests {
             let out = String::from_utf8_lossy(&*h.output()).into_owned();
             assert!(out.contains("init_ok"), "{}: {out}", e.name);
         }
-        let err = make("lin-kv", &opts)
+        let err = make("no-such-workload", &opts)
             .err()
-            .expect("not implemented")
+            .expect("unknown workload")
             .to_string();
-        assert!(err.contains("echo, unique-ids"), "{err}");
+        assert!(err.contains("lin-kv, echo, unique-ids"), "{err}");
         assert!(help().contains("txn-rw-register"));
     }
 }
