@@ -36,9 +36,11 @@ pub mod kv;
 mod message;
 mod node;
 mod parse;
+pub mod storage;
 
 pub use driver::{run, run_args, run_with};
 pub use error::{Error, ErrorCode};
 pub use host::{AnyHost, NodeHost};
 pub use message::{Init, MsgId, NodeId, Reply, Request};
 pub use node::{Ctx, Node};
+pub use storage::{Disk, FileDisk, MemDisk, Recovered};
