@@ -306,7 +306,8 @@ impl MemDisk {
         unframe(&self.state().pending).0.len()
     }
 
-    /// Make the next sync fail, to test a node's handling of a bad disk.
+    /// Make the next sync (or snapshot) fail, to test a node's handling of
+    /// a bad disk.
     pub fn fail_next_sync(&self) {
         self.state().fail_next_sync = true;
     }
@@ -348,6 +349,9 @@ impl Disk for MemDisk {
             ));
         }
         let mut s = self.state();
+        if std::mem::take(&mut s.fail_next_sync) {
+            return Err(io::Error::other("injected sync failure"));
+        }
         s.snapshot = Some(state.to_vec());
         s.log.clear();
         s.pending.clear();
