@@ -12,6 +12,8 @@
 //! - [`net`]: the simulated network and the message journal.
 //! - [`nemesis`]: partition shapes.
 //! - [`backend`]: node I/O; the process backend (one child per node).
+//! - [`launcher`]: node processes that die with the bench (parent-death
+//!   signal, Linux).
 //! - [`inprocess`]: our handlers by workload name, on a virtual clock.
 //! - [`results`]: stats and availability checkers, result map, run directories.
 //! - [`elle`]: Elle's rw-register checker (txn-rw-register).
@@ -35,6 +37,7 @@ pub mod elle;
 pub mod engine;
 pub mod history;
 pub mod inprocess;
+pub mod launcher;
 pub mod nemesis;
 pub mod net;
 pub mod opts;

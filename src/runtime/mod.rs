@@ -8,6 +8,11 @@
 //! Tokio, and the bench's in-process mode drives the same host on a virtual
 //! clock.
 //!
+//! A handler that must survive a restart keeps its state on its disk
+//! ([`Ctx::disk`], [`storage`]): an append-only log plus a snapshot with an
+//! explicit sync, on files for the real driver and in memory (with seeded
+//! crashes) for a simulator. The host syncs it before any output leaves.
+//!
 //! # Input rules
 //!
 //! Bad input never stops a node. `init` is answered by the runtime. A line
