@@ -47,9 +47,9 @@ fn bench_role() {
     println!("node {}", line.trim().trim_start_matches("pid "));
     // Close the node's stdin: it must not care.
     drop(child.stdin.take());
-    loop {
-        std::thread::sleep(Duration::from_secs(60));
-    }
+    // Wait for the node, as a bench would; only SIGKILL ends this process
+    // (the node never exits by itself).
+    let _ = child.wait();
 }
 
 /// Whether `pid` is gone (or a zombie nobody reaped yet).
