@@ -143,7 +143,10 @@
 //! without restarts, one record per message that brings new values, and
 //! one disk sync per batch of output that follows one (the hub's once per
 //! round). The record log is never compacted (one entry per value per
-//! node, read whole at start).
+//! node, read whole at start). Measured in
+//! `maelstrom-runs/records/durability.md`: in-process figures unchanged;
+//! in process mode on files, msgs-per-op unchanged (1.70) and the 3d max
+//! stable latency not yet measured on a quiet machine.
 
 use crate::runtime::storage::disk_error;
 use crate::runtime::{Ctx, Error, Init, Node, NodeId, Request};

@@ -115,6 +115,9 @@
 //! syncs and replies, so at 5b/5c rates one sync covers many sends). The
 //! log is one record per event and per accepted batch, read whole at
 //! start; it is never compacted, which is fine for a test's length.
+//! Measured: in-process figures unchanged (same bytes); in process mode
+//! with files, 5b stayed valid at 0.034 servers msgs-per-op against 0.022
+//! without (`maelstrom-runs/records/durability.md`).
 
 use crate::runtime::storage::{disk_error, Disk};
 use crate::runtime::{Ctx, Error, ErrorCode, Init, Node, Request};

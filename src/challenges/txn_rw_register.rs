@@ -94,6 +94,8 @@
 //! Cost: no message; one disk sync per batch of output that follows a
 //! write (read-only transactions record nothing). The record log is never
 //! compacted (one entry per writing transaction, read whole at start).
+//! Measured: in-process figures unchanged; 6c on files 0.071 servers
+//! msgs-per-op (0.039 without), see `maelstrom-runs/records/durability.md`.
 //!
 //! # Caveats
 //!
