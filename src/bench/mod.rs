@@ -21,6 +21,8 @@
 //! - [`net`]: the simulated network and the message journal.
 //! - [`nemesis`]: faults, their schedule and operations, partition shapes.
 //! - [`backend`]: node I/O and per-node lifecycle; the process backend.
+//! - [`launcher`]: node processes that die with the bench (parent-death
+//!   signal, Linux).
 //! - [`inprocess`]: nodes built from factories (any `Node`), on a virtual clock.
 //! - [`sim`]: a simulated cluster for tests (builder, faults, `call`).
 //! - [`results`]: verdict lines and exit codes.
@@ -57,6 +59,7 @@ pub mod cli;
 pub mod engine;
 pub mod history;
 pub mod inprocess;
+pub mod launcher;
 pub mod nemesis;
 pub mod net;
 pub mod opts;

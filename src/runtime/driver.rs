@@ -5,9 +5,16 @@
 //! [`NodeHost`], fires due timers, and writes all output produced by one
 //! chunk as one write followed by a flush, so no complete message is ever
 //! held back. End of input ends the node at once (timers stop).
+//!
+//! The node's disk is a [`FileDisk`] in the directory named by
+//! [`DISK_ENV`] when that is set, else in memory (see `storage.rs` for
+//! why). Every chunk already waiting is handled before the output is
+//! taken, so the one sync the write-ahead rule makes before output covers
+//! as many requests as arrived meanwhile (group commit).
 
 use super::host::NodeHost;
 use super::node::Node;
+use super::storage::{FileDisk, DISK_ENV};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
@@ -56,6 +63,9 @@ fn drive<N: Node>(
         .unwrap_or_default();
     host.set_boot_time(boot_time);
     host.set_args(args);
+    if let Some(dir) = std::env::var_os(DISK_ENV).filter(|d| !d.is_empty()) {
+        host.set_disk(Box::new(FileDisk::new(dir)));
+    }
     host.set_trace(std::env::var_os(TRACE_ENV).is_some_and(|v| !v.is_empty() && v != "0"));
     let mut pending: Vec<u8> = Vec::new();
     rt.block_on(async {
@@ -72,6 +82,11 @@ fn drive<N: Node>(
                     Some(Ok(chunk)) => {
                         let now = start.elapsed();
                         feed(&mut host, &mut pending, &chunk, now);
+                        // Take whatever else is already waiting, so one
+                        // flush (and one disk sync) serves all of it.
+                        while let Ok(Ok(more)) = rx.try_recv() {
+                            feed(&mut host, &mut pending, &more, start.elapsed());
+                        }
                     }
                     Some(Err(e)) => {
                         let _ = writeln!(log, "error reading stdin: {e}");

@@ -11,6 +11,7 @@ use super::message::{
 use super::node::{Ctx, Node};
 use super::parse;
 use super::queue::EventQueue;
+use super::storage::{Disk, MemDisk};
 use super::{Error, ErrorCode};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
@@ -22,6 +23,10 @@ use std::time::Duration;
 
 /// The longest piece of an offending line quoted in a log message.
 const QUOTE_LIMIT: usize = 200;
+
+/// Mixed into the host's seed for its default disk's crash draws, so they
+/// do not mirror the node's own RNG.
+const DISK_SEED: u64 = 0x6469_736b_6469_736b;
 
 /// Everything of the host except the handler's state, so that a [`Ctx`] can
 /// borrow it while the handler is borrowed too.
@@ -49,6 +54,9 @@ pub(crate) struct Core<N: Node> {
     /// The node's command-line arguments (after the program name);
     /// supplied by the driver.
     pub(crate) args: Vec<String>,
+    /// The node's disk: a [`MemDisk`] unless the driver or a simulator
+    /// supplies another.
+    pub(crate) disk: Box<dyn Disk>,
 }
 
 impl<N: Node> Core<N> {
@@ -162,6 +170,7 @@ impl<N: Node> NodeHost<N> {
                 trace: false,
                 boot_time: Duration::ZERO,
                 args: Vec::new(),
+                disk: Box::new(MemDisk::new(seed ^ DISK_SEED)),
             },
         }
     }
@@ -185,6 +194,12 @@ impl<N: Node> NodeHost<N> {
         self.core.args = args;
     }
 
+    /// Give the node this disk (before `init`): the driver's files, or a
+    /// simulator's [`MemDisk`] that outlives crashed hosts.
+    pub fn set_disk(&mut self, disk: Box<dyn Disk>) {
+        self.core.disk = disk;
+    }
+
     /// The node's id, once initialised.
     pub fn id(&self) -> Option<&str> {
         self.node.as_ref().map(|_| self.core.id.as_str())
@@ -197,7 +212,22 @@ impl<N: Node> NodeHost<N> {
 
     /// Output lines produced so far (each newline-terminated). The caller
     /// writes them out and clears the buffer.
+    ///
+    /// The write-ahead rule (see `storage.rs`): if the node appended records
+    /// it has not synced, the disk is synced here first, once for all the
+    /// output waiting, so no message leaves before what it may promise is
+    /// durable. If that sync fails, the waiting output is dropped and the
+    /// failure logged; the next call tries again.
     pub fn output(&mut self) -> &mut Vec<u8> {
+        if self.core.disk.dirty() {
+            if let Err(e) = self.core.disk.sync() {
+                let dropped = self.core.out.iter().filter(|&&b| b == b'\n').count();
+                self.core.out.clear();
+                self.core.log(format_args!(
+                    "disk sync failed ({e}): {dropped} output messages dropped"
+                ));
+            }
+        }
         &mut self.core.out
     }
 
@@ -454,6 +484,7 @@ impl<N: Node> NodeHost<N> {
         if self.node.is_none() {
             self.core.id = init.node_id.clone();
             self.core.node_ids = init.node_ids.clone();
+            self.core.disk.attach(&init.node_id);
             let mark = self.core.out.len();
             let mut ctx = Ctx {
                 core: &mut self.core,
@@ -515,6 +546,11 @@ pub trait AnyHost {
     /// downcast it to its `NodeHost<N>` and read the handler's state
     /// ([`NodeHost::node`]).
     fn as_any(&self) -> &dyn std::any::Any;
+    /// See [`NodeHost::set_disk`]. The default ignores the disk, for hosts
+    /// that keep nothing.
+    fn set_disk(&mut self, disk: Box<dyn Disk>) {
+        let _ = disk;
+    }
 }
 
 impl<N: Node + 'static> AnyHost for NodeHost<N> {
@@ -541,5 +577,8 @@ impl<N: Node + 'static> AnyHost for NodeHost<N> {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+    fn set_disk(&mut self, disk: Box<dyn Disk>) {
+        NodeHost::set_disk(self, disk)
     }
 }

@@ -8,6 +8,11 @@
 //! Tokio, and the bench's in-process mode drives the same host on a virtual
 //! clock.
 //!
+//! A handler that must survive a restart keeps its state on its disk
+//! ([`Ctx::disk`], [`storage`]): an append-only log plus a snapshot with an
+//! explicit sync, on files for the real driver and in memory (with seeded
+//! crashes) for a simulator. The host syncs it before any output leaves.
+//!
 //! # Input rules
 //!
 //! Bad input never stops a node. `init` is answered by the runtime. A line
@@ -37,6 +42,7 @@ pub mod message;
 mod node;
 mod parse;
 mod queue;
+pub mod storage;
 
 pub use driver::{run, run_args, run_with};
 pub use error::{Error, ErrorCode};
@@ -44,3 +50,4 @@ pub use host::{AnyHost, NodeHost};
 pub use message::{Init, MsgId, NodeId, Reply, Request};
 pub use node::{Ctx, Node};
 pub use queue::EventQueue;
+pub use storage::{Disk, FileDisk, MemDisk, Recovered};

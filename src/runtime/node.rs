@@ -3,6 +3,7 @@
 
 use super::host::Core;
 use super::message::{Init, MsgId, NodeId, Reply, Request};
+use super::storage::Disk;
 use super::Error;
 use rand::rngs::SmallRng;
 use serde::de::DeserializeOwned;
@@ -140,6 +141,14 @@ impl<'a, N: Node> Ctx<'a, N> {
     /// Call [`Node::on_timer`] with `timer` once `after` has passed.
     pub fn set_timer(&mut self, after: Duration, timer: N::Timer) {
         self.core.set_timer(self.now + after, timer);
+    }
+
+    /// The node's disk: an append-only log plus a snapshot that survive a
+    /// restart of the node (see [`super::storage`] for the guarantees).
+    /// Read it back with [`Disk::load`] in [`Node::init`]. Output never
+    /// leaves the node before the records appended before it are synced.
+    pub fn disk(&mut self) -> &mut dyn Disk {
+        &mut *self.core.disk
     }
 
     /// Write a line to the node's log (stderr in a real run).
