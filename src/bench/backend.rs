@@ -182,6 +182,12 @@ struct ProcNode {
 struct SpawnSpec {
     bin: PathBuf,
     args: Vec<String>,
+    /// The `glomers` binary, which starts each node through its hidden
+    /// launcher so the node dies with the bench even when the bench is
+    /// SIGKILLed ([`super::launcher`]); None when this process is not
+    /// `glomers` (a test binary driving the engine), and nodes are then
+    /// spawned directly.
+    launcher: Option<PathBuf>,
     log_dir: PathBuf,
     log_stderr: bool,
 }
@@ -238,6 +244,13 @@ pub fn check_binary(bin: &Path) -> Result<PathBuf, String> {
     Ok(canon)
 }
 
+/// This executable when it is the `glomers` binary (see
+/// [`SpawnSpec::launcher`]).
+fn launcher_exe() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    (exe.file_stem()? == "glomers").then_some(exe)
+}
+
 impl ProcessBackend {
     /// Spawn `bin args…` once per node name, stderr to `log_dir/<node>.log`
     /// (and to our stderr when `log_stderr`).
@@ -262,6 +275,7 @@ impl ProcessBackend {
             spec: SpawnSpec {
                 bin: canon,
                 args: args.to_vec(),
+                launcher: launcher_exe(),
                 log_dir: log_dir.to_path_buf(),
                 log_stderr,
             },
@@ -290,8 +304,15 @@ impl ProcessBackend {
             .map_err(|e| {
                 std::io::Error::other(format!("cannot create {}: {e}", log_path.display()))
             })?;
-        let mut child = Command::new(&self.spec.bin)
-            .args(&self.spec.args)
+        let mut cmd = match &self.spec.launcher {
+            Some(launcher) => super::launcher::command(launcher, &self.spec.bin, &self.spec.args),
+            None => {
+                let mut cmd = Command::new(&self.spec.bin);
+                cmd.args(&self.spec.args);
+                cmd
+            }
+        };
+        let mut child = cmd
             .current_dir(std::env::temp_dir())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
