@@ -23,8 +23,11 @@ pub fn host_for(workload: &str, seed: u64) -> Option<Box<dyn AnyHost>> {
             NodeHost::<challenges::unique_ids::UniqueIds>::new(seed),
         )),
         "kafka" => Some(Box::new(NodeHost::<challenges::kafka::Kafka>::new(seed))),
-        "g-counter" | "pn-counter" => Some(Box::new(
-            NodeHost::<challenges::g_counter::GCounter>::new(seed),
+        "g-counter" => Some(Box::new(NodeHost::<challenges::g_counter::GCounter>::new(
+            seed,
+        ))),
+        "pn-counter" => Some(Box::new(
+            NodeHost::<challenges::pn_counter::PnCounter>::new(seed),
         )),
         "txn-rw-register" => Some(Box::new(NodeHost::<
             challenges::txn_rw_register::TxnRwRegister,

@@ -5,5 +5,6 @@ pub mod broadcast;
 pub mod echo;
 pub mod g_counter;
 pub mod kafka;
+pub mod pn_counter;
 pub mod txn_rw_register;
 pub mod unique_ids;
