@@ -4,6 +4,7 @@
 pub mod broadcast;
 pub mod echo;
 pub mod g_counter;
+pub mod g_set;
 pub mod kafka;
 pub mod pn_counter;
 pub mod txn_rw_register;
