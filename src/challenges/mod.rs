@@ -4,6 +4,9 @@
 pub mod broadcast;
 pub mod echo;
 pub mod g_counter;
+pub mod g_set;
 pub mod kafka;
+pub mod lin_kv;
+pub mod pn_counter;
 pub mod txn_rw_register;
 pub mod unique_ids;

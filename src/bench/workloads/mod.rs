@@ -64,7 +64,7 @@ pub const REGISTRY: &[Entry] = &[
     Entry {
         name: "lin-kv",
         make: lin_kv::new,
-        host: None,
+        host: Some(host::<challenges::lin_kv::LinKv>),
         binary: "lin-kv",
     },
     Entry {
@@ -94,8 +94,8 @@ pub const REGISTRY: &[Entry] = &[
     Entry {
         name: "pn-counter",
         make: |opts| counter::new(opts, true),
-        host: Some(host::<challenges::g_counter::GCounter>),
-        binary: "g-counter",
+        host: Some(host::<challenges::pn_counter::PnCounter>),
+        binary: "pn-counter",
     },
     Entry {
         name: "kafka",
@@ -112,7 +112,7 @@ pub const REGISTRY: &[Entry] = &[
     Entry {
         name: "g-set",
         make: g_set::new,
-        host: None,
+        host: Some(host::<challenges::g_set::GSet>),
         binary: "g-set",
     },
     Entry {
