@@ -332,7 +332,7 @@ fn bad_arguments_exit_254() {
     let o = run(&["-w", "no-such-workload", "--in-process"], &s);
     assert_eq!(o.status.code(), Some(254));
     assert!(
-        stderr(&o).contains("known workloads: echo"),
+        stderr(&o).contains("known workloads: lin-kv, echo"),
         "{}",
         stderr(&o)
     );

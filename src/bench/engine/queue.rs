@@ -3,8 +3,6 @@
 //! is a pure function of its seed.
 
 use super::super::net::Ep;
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
 use std::time::Duration;
 
 /// Something the engine does at a given time.
@@ -28,57 +26,25 @@ pub(super) enum Event {
     WorkerWake(usize),
 }
 
-struct Scheduled {
-    time: Duration,
-    seq: u64,
-    event: Event,
-}
-
-impl PartialEq for Scheduled {
-    fn eq(&self, o: &Self) -> bool {
-        (self.time, self.seq) == (o.time, o.seq)
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Scheduled {
-    fn cmp(&self, o: &Self) -> Ordering {
-        (self.time, self.seq).cmp(&(o.time, o.seq))
-    }
-}
-
-/// Pending events, earliest first; ties in scheduling order.
+/// Pending events, earliest first; ties in scheduling order. A thin face
+/// on the runtime's [`crate::runtime::EventQueue`], the one queue type
+/// that also orders host timers and the network's per-destination queues.
 #[derive(Default)]
-pub(super) struct EventQueue {
-    heap: BinaryHeap<Reverse<Scheduled>>,
-    seq: u64,
-}
+pub(super) struct EventQueue(crate::runtime::EventQueue<Event>);
 
 impl EventQueue {
     /// Add `event` at `time`.
     pub(super) fn push(&mut self, time: Duration, event: Event) {
-        self.seq += 1;
-        self.heap.push(Reverse(Scheduled {
-            time,
-            seq: self.seq,
-            event,
-        }));
+        self.0.schedule(time, event);
     }
 
     /// When the next event is due.
     pub(super) fn next_time(&self) -> Option<Duration> {
-        self.heap.peek().map(|Reverse(s)| s.time)
+        self.0.peek_time()
     }
 
     /// The next event if it is due at or before `now`.
     pub(super) fn pop_due(&mut self, now: Duration) -> Option<Event> {
-        if self.next_time()? > now {
-            return None;
-        }
-        self.heap.pop().map(|Reverse(s)| s.event)
+        self.0.pop_due(now).map(|(_, event)| event)
     }
 }
