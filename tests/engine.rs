@@ -202,6 +202,10 @@ fn every_in_process_workload_replays_byte_for_byte() {
         let w = &entry.name;
         let mut o = opts(5);
         o.workload = w.to_string();
+        if *w == "lin-kv" {
+            // Jepsen's per-key generator: 2n threads per key.
+            o.concurrency = 2 * o.nodes.len();
+        }
         o.time_limit = 3.0;
         o.rate = 100.0;
         o.nemesis_interval = 1.0;
