@@ -461,6 +461,10 @@ impl<'a, M: Model> Search<'a, M> {
         })
     }
 
+    /// The search as one explicit-stack state machine (enter, scan,
+    /// backtrack). It stays one function past 80 lines on purpose: the
+    /// three modes share `state` and `stack`, and splitting them would
+    /// thread both through every step of the checker's hottest loop.
     fn run(&mut self, budget: &Budget) -> Verdict<M::State> {
         let mut state = self.model.init();
         self.memo.insert(state_hash(&state), &self.bits, &state);
