@@ -40,14 +40,11 @@
 //! `--consistency-models` (default strict-serializable), unwrapped, as
 //! Maelstrom runs it.
 
-use super::txn_rw_register::TxnGen;
+use super::txn_rw_register::{TxnClient, TxnGen};
 use crate::bench::checkers::{txn_list_append, Checker, Input};
 use crate::bench::history::History;
 use crate::bench::opts::TestOpts;
-use crate::bench::workload::{
-    check_closed_body, malformed_reply, map_failure, ClientStep, Completion, GenCtx, Invocation,
-    RpcOutcome, Workload, WorkloadClient,
-};
+use crate::bench::workload::{check_closed_body, GenCtx, Invocation, Workload, WorkloadClient};
 use rand::rngs::StdRng;
 use serde_json::{json, Value};
 
@@ -93,26 +90,6 @@ pub fn schema_reply(body: &Value) -> Result<Value, String> {
     Ok(Value::Array(got.clone()))
 }
 
-/// The client: one `txn` RPC per operation; no state between operations.
-#[derive(Debug, Default)]
-pub struct AppendClient;
-
-impl WorkloadClient for AppendClient {
-    fn invoke(&mut self, inv: &Invocation) -> ClientStep {
-        ClientStep::Call(json!({"type": "txn", "txn": inv.value}))
-    }
-
-    fn on_reply(&mut self, inv: &Invocation, outcome: RpcOutcome) -> ClientStep {
-        ClientStep::Done(match outcome {
-            Ok(body) => match schema_reply(&body) {
-                Ok(txn) => Completion::ok(txn),
-                Err(why) => malformed_reply(&inv.value, &body, &why),
-            },
-            Err(failure) => map_failure(&inv.f, &[], &inv.value, &failure),
-        })
-    }
-}
-
 /// The workload: the shared transaction stream.
 #[derive(Debug)]
 pub struct TxnListAppend {
@@ -150,7 +127,7 @@ impl Workload for TxnListAppend {
     }
 
     fn new_client(&self, _ctx: &GenCtx<'_>) -> Box<dyn WorkloadClient> {
-        Box::new(AppendClient)
+        Box::new(TxnClient(schema_reply))
     }
 
     fn checker(&self) -> Box<dyn Checker> {
@@ -163,6 +140,7 @@ mod tests {
     use super::*;
     use crate::bench::history::OpType;
     use crate::bench::workload::RpcFailure;
+    use crate::bench::workload::{ClientStep, RpcOutcome};
     use rand::SeedableRng;
     use std::collections::HashSet;
 
@@ -221,8 +199,8 @@ mod tests {
     #[test]
     fn client_maps_outcomes() {
         let inv = Invocation::new("txn", json!([["append", 1, 1]]));
-        let mut c = AppendClient;
-        let done = |o: RpcOutcome| match AppendClient.on_reply(&inv, o) {
+        let mut c = TxnClient(schema_reply);
+        let done = |o: RpcOutcome| match TxnClient(schema_reply).on_reply(&inv, o) {
             ClientStep::Done(d) => d,
             other => panic!("expected done, got {other:?}"),
         };

@@ -110,8 +110,10 @@ pub fn validate_reply(request: &Value, body: &Value) -> Result<Value, String> {
 }
 
 /// The client: one `txn` RPC per operation; no state between operations.
-#[derive(Debug, Default)]
-pub struct TxnClient;
+/// Its field is the workload's `txn_ok` schema (this module's
+/// [`schema_reply`], or txn-list-append's); everything else is shared.
+#[derive(Debug, Clone, Copy)]
+pub struct TxnClient(pub fn(&Value) -> Result<Value, String>);
 
 impl WorkloadClient for TxnClient {
     fn invoke(&mut self, inv: &Invocation) -> ClientStep {
@@ -120,7 +122,7 @@ impl WorkloadClient for TxnClient {
 
     fn on_reply(&mut self, inv: &Invocation, outcome: RpcOutcome) -> ClientStep {
         ClientStep::Done(match outcome {
-            Ok(body) => match schema_reply(&body) {
+            Ok(body) => match (self.0)(&body) {
                 Ok(txn) => Completion::ok(txn),
                 Err(why) => malformed_reply(&inv.value, &body, &why),
             },
@@ -161,7 +163,7 @@ impl Workload for TxnRwRegister {
     }
 
     fn new_client(&self, _ctx: &GenCtx<'_>) -> Box<dyn WorkloadClient> {
-        Box::new(TxnClient)
+        Box::new(TxnClient(schema_reply))
     }
 
     fn checker(&self) -> Box<dyn Checker> {
@@ -238,7 +240,7 @@ mod tests {
     #[test]
     fn client_maps_outcomes() {
         let inv = Invocation::new("txn", json!([["w", 1, 1]]));
-        let mut c = TxnClient;
+        let mut c = TxnClient(schema_reply);
         let ClientStep::Done(d) = c.on_reply(&inv, Err(RpcFailure::Timeout)) else {
             panic!("expected done");
         };
