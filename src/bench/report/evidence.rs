@@ -14,11 +14,8 @@
 //! | `workload.<type>.errs[]` (kafka) | lost-write, duplicate, poll-skip, G1c, … | every operation quoted in the case | theirs |
 //! | `workload.unseen` (kafka) | acknowledged sends no poll returned | those sends | theirs |
 //! | `workload.errors[]` (g-counter, echo) | a final read outside the acceptable range; a wrong echo | the quoted operations | theirs |
+//! | `workload.results.<key>.linearizable` (lin-kv) | an operation no order of its key's operations can explain | it and every operation of its key concurrent with it (`explanation.window`) | theirs |
 //! | `node-output.errors[]` | a node printed a line that is not a message | — | — (its node log) |
-//!
-//! Our bench has no lin-kv workload, so there is no non-linearizable
-//! operation to point at; a Knossos-style report would plug in the same
-//! way (its `op` is a history entry).
 
 use super::run::{OpPair, Run};
 use super::trace::{is_node, Links};
@@ -102,6 +99,19 @@ impl Index<'_> {
     }
 }
 
+/// One reader per place in `results.json` (the module docs' table), in the
+/// order the pages list them.
+const READERS: [fn(&Index, &Value) -> Vec<Anomaly>; 8] = [
+    lost_values,
+    duplicates,
+    elle_anomalies,
+    kafka_errs,
+    unseen_sends,
+    plain_errors,
+    nonlinearizable,
+    node_output,
+];
+
 /// Every anomaly the run's results report, with its evidence.
 pub fn anomalies(run: &Run, pairs: &[OpPair], links: &Links) -> Vec<Anomaly> {
     let mut pair_of = HashMap::new();
@@ -118,77 +128,138 @@ pub fn anomalies(run: &Run, pairs: &[OpPair], links: &Links) -> Vec<Anomaly> {
         pair_of,
     };
     let w = &run.results["workload"];
+    READERS.iter().flat_map(|read| read(&ix, w)).collect()
+}
+
+fn lost_values(ix: &Index, w: &Value) -> Vec<Anomaly> {
+    let lost = w.get("lost").and_then(Value::as_array);
+    lost.into_iter()
+        .flatten()
+        .take(MAX_PER_KIND)
+        .map(|v| lost_value(ix, v))
+        .collect()
+}
+
+fn duplicates(ix: &Index, w: &Value) -> Vec<Anomaly> {
+    let unique_ids = w.get("acknowledged-count").is_some();
+    let dups = w.get("duplicated").and_then(Value::as_object);
+    dups.into_iter()
+        .flatten()
+        .take(MAX_PER_KIND)
+        .map(|(label, count)| duplicated(ix, label, count, unique_ids))
+        .collect()
+}
+
+/// Elle's `anomalies.<type>[]`, each with the `ops` it quotes.
+fn elle_anomalies(ix: &Index, w: &Value) -> Vec<Anomaly> {
     let mut out = Vec::new();
-    if let Some(lost) = w.get("lost").and_then(Value::as_array) {
-        for v in lost.iter().take(MAX_PER_KIND) {
-            out.push(lost_value(&ix, v));
+    let by_type = w.get("anomalies").and_then(Value::as_object);
+    for (kind, cases) in by_type.into_iter().flatten() {
+        for case in cases.as_array().into_iter().flatten().take(MAX_PER_KIND) {
+            let entries = indices(case.get("ops").unwrap_or(&Value::Null));
+            let title = case
+                .get("explanation")
+                .and_then(Value::as_str)
+                .map(String::from)
+                .unwrap_or_else(|| short(case));
+            out.push(ix.of_entries(kind, format!("{kind}: {title}"), &entries));
         }
     }
-    if let Some(dups) = w.get("duplicated").and_then(Value::as_object) {
-        let unique_ids = w.get("acknowledged-count").is_some();
-        for (label, count) in dups.iter().take(MAX_PER_KIND) {
-            out.push(duplicated(&ix, label, count, unique_ids));
+    out
+}
+
+/// Kafka's `<type>.errs[]`, each with every operation it quotes.
+fn kafka_errs(ix: &Index, w: &Value) -> Vec<Anomaly> {
+    let mut out = Vec::new();
+    for (kind, v) in w.as_object().into_iter().flatten() {
+        let errs = v.get("errs").and_then(Value::as_array);
+        for err in errs.into_iter().flatten().take(MAX_PER_KIND) {
+            let mut entries = Vec::new();
+            op_indices(err, &mut entries);
+            out.push(ix.of_entries(kind, format!("{kind}: {}", short(err)), &entries));
         }
     }
-    if let Some(by_type) = w.get("anomalies").and_then(Value::as_object) {
-        for (kind, cases) in by_type {
-            for case in cases.as_array().into_iter().flatten().take(MAX_PER_KIND) {
-                let entries = indices(case.get("ops").unwrap_or(&Value::Null));
-                let title = case
-                    .get("explanation")
-                    .and_then(Value::as_str)
-                    .map(String::from)
-                    .unwrap_or_else(|| short(case));
-                out.push(ix.of_entries(kind, format!("{kind}: {title}"), &entries));
-            }
+    out
+}
+
+fn unseen_sends(ix: &Index, w: &Value) -> Vec<Anomaly> {
+    let mut out = Vec::new();
+    let unseen = w.pointer("/unseen/messages").and_then(Value::as_object);
+    for (key, values) in unseen.into_iter().flatten() {
+        for v in values.as_array().into_iter().flatten().take(MAX_PER_KIND) {
+            out.push(unseen_send(ix, key, v));
         }
     }
-    if let Some(m) = w.as_object() {
-        for (kind, v) in m {
-            for err in v
-                .get("errs")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .take(MAX_PER_KIND)
-            {
-                let mut entries = Vec::new();
-                op_indices(err, &mut entries);
-                out.push(ix.of_entries(kind, format!("{kind}: {}", short(err)), &entries));
-            }
+    out
+}
+
+/// `errors[]` (g-counter, echo): the operations each error quotes.
+fn plain_errors(ix: &Index, w: &Value) -> Vec<Anomaly> {
+    let errors = w.get("errors").and_then(Value::as_array);
+    errors
+        .into_iter()
+        .flatten()
+        .take(MAX_PER_KIND)
+        .map(|err| {
+            let mut entries = Vec::new();
+            op_indices(err, &mut entries);
+            ix.of_entries("error", format!("error: {}", short(err)), &entries)
+        })
+        .collect()
+}
+
+/// lin-kv: for each key that is not linearizable, the operation that could
+/// not be linearized and the window of operations concurrent with it
+/// (`results.<key>.linearizable.explanation`).
+fn nonlinearizable(ix: &Index, w: &Value) -> Vec<Anomaly> {
+    let mut out = Vec::new();
+    let results = w.get("results").and_then(Value::as_object);
+    for (key, result) in results.into_iter().flatten().take(MAX_PER_KIND) {
+        let lin = &result["linearizable"];
+        if lin.get("valid?") != Some(&Value::Bool(false)) {
+            continue;
         }
-    }
-    if let Some(unseen) = w.pointer("/unseen/messages").and_then(Value::as_object) {
-        for (key, values) in unseen {
-            for v in values.as_array().into_iter().flatten().take(MAX_PER_KIND) {
-                out.push(unseen_send(&ix, key, v));
-            }
+        let ex = &lin["explanation"];
+        let mut entries = Vec::new();
+        for row in ex["window"].as_array().into_iter().flatten() {
+            entries.extend(indices(&row["indices"]));
         }
+        for end in ["invoke", "complete"] {
+            entries.extend(
+                ex[end]
+                    .get("index")
+                    .and_then(Value::as_u64)
+                    .map(|i| i as usize),
+            );
+        }
+        let text = ex["text"]
+            .as_str()
+            .map_or_else(|| format!("key {key} is not linearizable"), String::from);
+        out.push(ix.of_entries(
+            "nonlinearizable",
+            format!("nonlinearizable: {text}"),
+            &entries,
+        ));
     }
-    for err in w
-        .get("errors")
+    out
+}
+
+fn node_output(ix: &Index, _: &Value) -> Vec<Anomaly> {
+    let errors = ix.run.results.pointer("/node-output/errors");
+    errors
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .take(MAX_PER_KIND)
-    {
-        let mut entries = Vec::new();
-        op_indices(err, &mut entries);
-        out.push(ix.of_entries("error", format!("error: {}", short(err)), &entries));
-    }
-    let node_errors = run
-        .results
-        .pointer("/node-output/errors")
-        .and_then(Value::as_array);
-    for err in node_errors.into_iter().flatten().take(MAX_PER_KIND) {
-        out.push(ix.make(
-            "node-output",
-            format!("node-output: {}", short(err)),
-            vec![],
-            vec![],
-        ));
-    }
-    out
+        .map(|err| {
+            ix.make(
+                "node-output",
+                format!("node-output: {}", short(err)),
+                vec![],
+                vec![],
+            )
+        })
+        .collect()
 }
 
 /// A lost broadcast value: its broadcast, the final reads without it, and
@@ -514,5 +585,40 @@ mod tests {
                 ("lost-write", vec![0])
             ]
         );
+    }
+
+    #[test]
+    fn a_nonlinearizable_key_names_its_failing_op_and_window() {
+        use OpType::*;
+        let run = Run {
+            results: json!({"workload": {"valid?": false, "results": {
+                "0": {"valid?": true, "linearizable": {"valid?": true}},
+                "1": {"valid?": false, "linearizable": {"valid?": false,
+                    "explanation": {"key": 1,
+                        "invoke": {"index": 2}, "complete": {"index": 5},
+                        "window": [{"indices": [0, 4]}, {"indices": [2, 5]}],
+                        "text": "key 1: read returned 3 cannot be linearized"}}},
+            }}}),
+            ops: vec![
+                op(0, 1, 0, Invoke, "write", json!([1, 3]), false),
+                op(1, 2, 2, Invoke, "read", json!([0, null]), false),
+                op(2, 3, 1, Invoke, "read", json!([1, null]), false),
+                op(3, 4, 2, Ok, "read", json!([0, null]), false),
+                op(4, 5, 0, Info, "write", json!([1, 3]), false),
+                op(5, 6, 1, Ok, "read", json!([1, 3]), false),
+            ],
+            ..Run::default()
+        };
+        let pairs = op_pairs(&run.ops);
+        let links = link(&pairs, &run.messages);
+        let a = anomalies(&run, &pairs, &links);
+        assert_eq!(a.len(), 1, "only the invalid key: {a:?}");
+        assert_eq!(a[0].kind, "nonlinearizable");
+        assert_eq!(
+            a[0].ops,
+            vec![0, 2],
+            "the failing read and the concurrent write"
+        );
+        assert!(a[0].title.contains("read returned 3"), "{}", a[0].title);
     }
 }

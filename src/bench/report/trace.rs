@@ -62,21 +62,73 @@ pub fn link(pairs: &[OpPair], messages: &[Message]) -> Links {
         op_msgs: vec![Vec::new(); pairs.len()],
         op_client: vec![None; pairs.len()],
     };
-    // Requests of worker clients, by client and by send time.
-    let mut first_kind: HashMap<&str, &str> = HashMap::new();
-    for m in messages.iter().filter(|m| is_client(&m.src)) {
-        first_kind.entry(&m.src).or_insert_with(|| m.kind());
-    }
-    let worker = |c: &str| !matches!(first_kind.get(c), Some(&"init") | Some(&"topology"));
-    let mut at: HashMap<u64, Vec<usize>> = HashMap::new();
-    let mut by_client: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, m) in messages.iter().enumerate() {
-        if is_client(&m.src) && worker(&m.src) {
-            at.entry(m.sent).or_default().push(i);
-            by_client.entry(&m.src).or_default().push(i);
+    let requests = WorkerRequests::index(messages);
+    let first = first_requests(pairs, messages, &requests.at, &mut links);
+    let replies = replies_by_request(messages);
+    let mut ops_of: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (k, f) in first.iter().enumerate() {
+        if let Some(i) = f {
+            ops_of.entry(&messages[*i].src).or_default().push(k);
         }
     }
-    // Step 1: first requests.
+    for (c, ks) in ops_of {
+        let reqs = &requests.by_client[c];
+        for (j, &k) in ks.iter().enumerate() {
+            let next = ks.get(j + 1).and_then(|&n| first[n]);
+            let lo = first[k].unwrap_or(0);
+            let mine = op_requests(reqs, messages, lo, next, pairs[k].end);
+            for &i in &mine {
+                links.op_msgs[k].push(i);
+                if let Some(id) = messages[i].body.get("msg_id").and_then(Value::as_u64) {
+                    for &r in replies.get(&(c, id)).map(Vec::as_slice).unwrap_or(&[]) {
+                        links.op_msgs[k].push(r);
+                    }
+                }
+            }
+            links.op_msgs[k].sort_unstable();
+            links.op_msgs[k].dedup();
+            for &i in &links.op_msgs[k] {
+                links.msg_op[i] = Some(k);
+            }
+        }
+    }
+    links
+}
+
+/// Requests of worker clients (not init or setup clients), by send time
+/// and by client, as message positions in id order.
+struct WorkerRequests<'m> {
+    at: HashMap<u64, Vec<usize>>,
+    by_client: HashMap<&'m str, Vec<usize>>,
+}
+
+impl<'m> WorkerRequests<'m> {
+    fn index(messages: &'m [Message]) -> Self {
+        let mut first_kind: HashMap<&str, &str> = HashMap::new();
+        for m in messages.iter().filter(|m| is_client(&m.src)) {
+            first_kind.entry(&m.src).or_insert_with(|| m.kind());
+        }
+        let worker = |c: &str| !matches!(first_kind.get(c), Some(&"init") | Some(&"topology"));
+        let mut at: HashMap<u64, Vec<usize>> = HashMap::new();
+        let mut by_client: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, m) in messages.iter().enumerate() {
+            if is_client(&m.src) && worker(&m.src) {
+                at.entry(m.sent).or_default().push(i);
+                by_client.entry(&m.src).or_default().push(i);
+            }
+        }
+        WorkerRequests { at, by_client }
+    }
+}
+
+/// Step 1 of the module docs: each op's first request (its position), and
+/// the client that carried it in `links.op_client`.
+fn first_requests(
+    pairs: &[OpPair],
+    messages: &[Message],
+    at: &HashMap<u64, Vec<usize>>,
+    links: &mut Links,
+) -> Vec<Option<usize>> {
     let mut owner: HashMap<&str, usize> = HashMap::new(); // client -> pair
     let mut client_of: HashMap<u64, &str> = HashMap::new(); // process -> client
     let mut claimed = vec![false; messages.len()];
@@ -109,13 +161,12 @@ pub fn link(pairs: &[OpPair], messages: &[Message]) -> Links {
             links.op_client[k] = Some(c.to_string());
         }
     }
-    // Steps 2 and 3: the rest of each op's requests, then the replies.
-    let mut ops_of: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (k, f) in first.iter().enumerate() {
-        if let Some(i) = f {
-            ops_of.entry(&messages[*i].src).or_default().push(k);
-        }
-    }
+    first
+}
+
+/// Messages to a client answering one of its requests, by (client,
+/// `in_reply_to`).
+fn replies_by_request(messages: &[Message]) -> HashMap<(&str, u64), Vec<usize>> {
     let mut reply_to: HashMap<(&str, u64), Vec<usize>> = HashMap::new();
     for (i, m) in messages.iter().enumerate() {
         if let Some(r) = m.body.get("in_reply_to").and_then(Value::as_u64) {
@@ -124,37 +175,30 @@ pub fn link(pairs: &[OpPair], messages: &[Message]) -> Links {
             }
         }
     }
-    for (c, ks) in ops_of {
-        let reqs = &by_client[c];
-        for (j, &k) in ks.iter().enumerate() {
-            let lo = first[k].unwrap_or(0);
-            let hi = ks.get(j + 1).and_then(|&n| first[n]).unwrap_or(usize::MAX);
-            let end = pairs[k].end.unwrap_or(u64::MAX);
-            // `reqs` is in id order: the op's slice is found by bisection,
-            // not by a scan per op (a kafka client sends thousands).
-            let from = reqs.partition_point(|&i| i < lo);
-            let to = reqs.partition_point(|&i| i < hi);
-            let mine: Vec<usize> = reqs[from..to]
-                .iter()
-                .copied()
-                .filter(|&i| i == lo || messages[i].sent <= end)
-                .collect();
-            for &i in &mine {
-                links.op_msgs[k].push(i);
-                if let Some(id) = messages[i].body.get("msg_id").and_then(Value::as_u64) {
-                    for &r in reply_to.get(&(c, id)).map(Vec::as_slice).unwrap_or(&[]) {
-                        links.op_msgs[k].push(r);
-                    }
-                }
-            }
-            links.op_msgs[k].sort_unstable();
-            links.op_msgs[k].dedup();
-            for &i in &links.op_msgs[k] {
-                links.msg_op[i] = Some(k);
-            }
-        }
-    }
-    links
+    reply_to
+}
+
+/// Step 2: of a client's requests `reqs` (in id order), those of the op
+/// whose first request is `lo`: up to the next op's first request `next`
+/// and sent no later than the op's completion `end`.
+fn op_requests(
+    reqs: &[usize],
+    messages: &[Message],
+    lo: usize,
+    next: Option<usize>,
+    end: Option<u64>,
+) -> Vec<usize> {
+    let hi = next.unwrap_or(usize::MAX);
+    let end = end.unwrap_or(u64::MAX);
+    // `reqs` is in id order: the op's slice is found by bisection, not by a
+    // scan per op (a kafka client sends thousands).
+    let from = reqs.partition_point(|&i| i < lo);
+    let to = reqs.partition_point(|&i| i < hi);
+    reqs[from..to]
+        .iter()
+        .copied()
+        .filter(|&i| i == lo || messages[i].sent <= end)
+        .collect()
 }
 
 /// Lanes, left to right: nodes (by number), services, then clients packed
@@ -320,6 +364,52 @@ pub fn diagram_data<'a>(
 ) -> Diagram<'a> {
     let (lanes, lane_of) = lanes(run, links, pairs);
     let lane = |n: &str| lane_of.get(n).map_or(0, |&l| l as i64);
+    let rows = message_rows(run, pairs, links, &lane);
+    let ops = op_views(run, pairs, links, &lane);
+    let faults = super::run::faults(&run.ops)
+        .into_iter()
+        .map(|f| FaultView {
+            s: us(f.start),
+            e: f.end.map(us),
+            label: f.label,
+            detail: f.detail,
+        })
+        .collect();
+    let end = run
+        .messages
+        .iter()
+        .map(|m| m.received.unwrap_or(m.sent))
+        .chain(run.ops.iter().map(|o| o.time))
+        .max()
+        .unwrap_or(0);
+    Diagram {
+        title: format!("{} {}", run.workload, run.name),
+        valid: run.results.get("valid?").unwrap_or(&Value::Null),
+        lanes,
+        types: rows.types,
+        msgs: rows.msgs,
+        bodies: rows.bodies,
+        ops,
+        faults,
+        end: us(end),
+        anomalies,
+        skipped: &run.skipped,
+    }
+}
+
+/// The diagram's message columns: type names, numeric rows, bodies.
+struct MessageRows<'a> {
+    types: Vec<&'a str>,
+    msgs: Vec<[i64; 7]>,
+    bodies: Vec<BodyRef<'a>>,
+}
+
+fn message_rows<'a>(
+    run: &'a Run,
+    pairs: &[OpPair],
+    links: &Links,
+    lane: &dyn Fn(&str) -> i64,
+) -> MessageRows<'a> {
     let mut types: Vec<&str> = Vec::new();
     let mut type_ix: HashMap<&str, usize> = HashMap::new();
     let mut msgs = Vec::with_capacity(run.messages.len());
@@ -347,7 +437,20 @@ pub fn diagram_data<'a>(
             body: &m.body,
         });
     }
-    let ops = pairs
+    MessageRows {
+        types,
+        msgs,
+        bodies,
+    }
+}
+
+fn op_views<'a>(
+    run: &Run,
+    pairs: &'a [OpPair],
+    links: &'a Links,
+    lane: &dyn Fn(&str) -> i64,
+) -> Vec<OpView<'a>> {
+    pairs
         .iter()
         .enumerate()
         .map(|(k, p)| OpView {
@@ -370,36 +473,7 @@ pub fn diagram_data<'a>(
                     .collect(),
             ),
         })
-        .collect();
-    let faults = super::run::faults(&run.ops)
-        .into_iter()
-        .map(|f| FaultView {
-            s: us(f.start),
-            e: f.end.map(us),
-            label: f.label,
-            detail: f.detail,
-        })
-        .collect();
-    let end = run
-        .messages
-        .iter()
-        .map(|m| m.received.unwrap_or(m.sent))
-        .chain(run.ops.iter().map(|o| o.time))
-        .max()
-        .unwrap_or(0);
-    Diagram {
-        title: format!("{} {}", run.workload, run.name),
-        valid: run.results.get("valid?").unwrap_or(&Value::Null),
-        lanes,
-        types,
-        msgs,
-        bodies,
-        ops,
-        faults,
-        end: us(end),
-        anomalies,
-        skipped: &run.skipped,
-    }
+        .collect()
 }
 
 /// An op's outcome as the pages name it.
