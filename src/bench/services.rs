@@ -90,6 +90,21 @@ pub trait Service: Send {
     fn handle(&mut self, src: &str, body: &Value, rng: &mut StdRng) -> Option<Value>;
 }
 
+/// A service's answer to a request's raw body: the reply body with
+/// `in_reply_to` set from the request's `msg_id` (or `null`), or None when
+/// the body is not JSON or the service sends no reply. The engine and the
+/// test simulator both deliver service requests through it.
+pub fn answer(service: &mut dyn Service, src: &str, raw: &str, rng: &mut StdRng) -> Option<Value> {
+    let body = serde_json::from_str::<Value>(raw).ok()?;
+    let mut reply = service.handle(src, &body, rng)?;
+    if let Some(m) = reply.as_object_mut() {
+        let irt = body.get("msg_id").cloned().unwrap_or(Value::Null);
+        m.insert("in_reply_to".into(), irt);
+        m.remove("msg_id");
+    }
+    Some(reply)
+}
+
 /// The services every test has, by id.
 pub fn default_services() -> Vec<(&'static str, Box<dyn Service>)> {
     vec![

@@ -54,7 +54,7 @@ use super::backend::{Backend, NodeEvent};
 use super::inprocess::{HostFactory, InProcessBackend};
 use super::net::{Ep, EpKind, Network};
 use super::opts::{LatencyDist, TestOpts};
-use super::services::{default_services, Service};
+use super::services::{answer, default_services, Service};
 use crate::runtime::{AnyHost, EventQueue, Node, NodeHost};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -589,18 +589,11 @@ impl Sim {
     fn serve(&mut self, s: usize, id: u64) {
         let msg = &self.net.messages[id as usize];
         let (src, svc) = (msg.src, msg.dest);
-        let Ok(body) = serde_json::from_str::<Value>(&msg.body) else {
-            return;
-        };
         let src_name = self.net.name(src).to_string();
-        let Some(mut reply) = self.services[s].handle(&src_name, &body, &mut self.svc_rng) else {
+        let service = self.services[s].as_mut();
+        let Some(reply) = answer(service, &src_name, &msg.body, &mut self.svc_rng) else {
             return;
         };
-        if let Some(m) = reply.as_object_mut() {
-            let irt = body.get("msg_id").cloned().unwrap_or(Value::Null);
-            m.insert("in_reply_to".into(), irt);
-            m.remove("msg_id");
-        }
         if self.net.endpoints[src].open {
             self.send(svc, src, reply.to_string().into_boxed_str());
         }

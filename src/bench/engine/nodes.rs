@@ -13,6 +13,7 @@ use crate::bench::backend::NodeEvent;
 use crate::bench::history::{Op, OpType, Process};
 use crate::bench::nemesis::NemesisOp;
 use crate::bench::net::{Ep, EpKind};
+use crate::bench::services::answer;
 use crate::runtime::message::NodeEnvelope;
 use serde_json::{json, Value};
 
@@ -154,19 +155,12 @@ impl Engine<'_> {
     fn service_receive(&mut self, s: usize, id: u64) {
         let msg = &self.net.messages[id as usize];
         let (src, svc_ep) = (msg.src, msg.dest);
-        let Ok(body) = serde_json::from_str::<Value>(&msg.body) else {
-            return;
-        };
         let src_name = self.net.name(src).to_string();
         let services = &mut self.services;
-        let Some(mut reply) = services.list[s].handle(&src_name, &body, &mut services.rng) else {
+        let svc = services.list[s].as_mut();
+        let Some(reply) = answer(svc, &src_name, &msg.body, &mut services.rng) else {
             return;
         };
-        if let Some(m) = reply.as_object_mut() {
-            let irt = body.get("msg_id").cloned().unwrap_or(Value::Null);
-            m.insert("in_reply_to".into(), irt);
-            m.remove("msg_id");
-        }
         if self.net.endpoints[src].open {
             self.send(svc_ep, src, reply.to_string().into_boxed_str());
         }

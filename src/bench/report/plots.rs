@@ -169,13 +169,23 @@ macro_rules! series {
     }};
 }
 
-fn raw(d: &Data, title: &str, svg: &mut String) -> Result<(), String> {
-    let lat: Vec<f64> = d.pairs.iter().map(|p| Data::latency_ms(p)).collect();
-    let y_max = lat.iter().copied().fold(FLOOR_MS * 10.0, f64::max) * 2.0;
-    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
+/// The latency plots' frame: white page, time against log latency from
+/// [`FLOOR_MS`] to `y_max`, nemesis periods shaded.
+type LatencyChart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, LogCoord<f64>>,
+>;
+
+fn latency_axes<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    caption: String,
+    d: &Data,
+    y_max: f64,
+) -> Result<LatencyChart<'a, 'b>, String> {
     try_plot!(root.fill(&WHITE));
-    let mut chart = try_plot!(ChartBuilder::on(&root)
-        .caption(format!("{title} latency"), ("sans-serif", 16))
+    let mut chart = try_plot!(ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 16))
         .margin(10)
         .x_label_area_size(35)
         .y_label_area_size(60)
@@ -190,6 +200,14 @@ fn raw(d: &Data, title: &str, svg: &mut String) -> Result<(), String> {
             .iter()
             .map(|&(s, e)| Rectangle::new([(s, FLOOR_MS), (e, y_max)], BLACK.mix(0.05).filled()))
     ));
+    Ok(chart)
+}
+
+fn raw(d: &Data, title: &str, svg: &mut String) -> Result<(), String> {
+    let lat: Vec<f64> = d.pairs.iter().map(|p| Data::latency_ms(p)).collect();
+    let y_max = lat.iter().copied().fold(FLOOR_MS * 10.0, f64::max) * 2.0;
+    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
+    let mut chart = latency_axes(&root, format!("{title} latency"), d, y_max)?;
     for (fi, f) in d.fs.iter().enumerate() {
         for t in ["ok", "info", "fail"] {
             let pts: Vec<(f64, f64)> = d
@@ -254,26 +272,8 @@ fn quantiles(d: &Data, title: &str, svg: &mut String) -> Result<(), String> {
         .fold(FLOOR_MS * 10.0, f64::max)
         * 2.0;
     let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
-    try_plot!(root.fill(&WHITE));
-    let mut chart = try_plot!(ChartBuilder::on(&root)
-        .caption(
-            format!("{title} latency quantiles ({dt} s windows)"),
-            ("sans-serif", 16)
-        )
-        .margin(10)
-        .x_label_area_size(35)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..d.t_max, (FLOOR_MS..y_max).log_scale()));
-    try_plot!(chart
-        .configure_mesh()
-        .x_desc("Time (s)")
-        .y_desc("Latency (ms)")
-        .draw());
-    try_plot!(chart.draw_series(
-        d.faults
-            .iter()
-            .map(|&(s, e)| Rectangle::new([(s, FLOOR_MS), (e, y_max)], BLACK.mix(0.05).filled()))
-    ));
+    let caption = format!("{title} latency quantiles ({dt} s windows)");
+    let mut chart = latency_axes(&root, caption, d, y_max)?;
     for (f, buckets) in &mut by {
         let fi = d.f_index(f);
         for (q, c) in QUANTILES {

@@ -113,6 +113,23 @@ pub fn indeterminate(inv: &Invocation, why: String) -> Completion {
     }
 }
 
+/// A reply's body, or the indeterminate completion a timeout or an error
+/// reply makes (the counter and g-set clients map no error code to a
+/// definite failure).
+pub fn reply_body(inv: &Invocation, outcome: RpcOutcome) -> Result<Value, Completion> {
+    match outcome {
+        Ok(body) => Ok(body),
+        Err(RpcFailure::Timeout) => Err(indeterminate(inv, "timeout: no reply in time".into())),
+        Err(RpcFailure::Error { code, text, .. }) => {
+            let name = crate::runtime::ErrorCode::from_code(code).name();
+            Err(indeterminate(
+                inv,
+                format!("rpc error {code} ({name}): {text}"),
+            ))
+        }
+    }
+}
+
 impl WorkloadClient for CounterClient {
     fn invoke(&mut self, inv: &Invocation) -> ClientStep {
         match inv.f.as_str() {
@@ -123,18 +140,9 @@ impl WorkloadClient for CounterClient {
     }
 
     fn on_reply(&mut self, inv: &Invocation, outcome: RpcOutcome) -> ClientStep {
-        let body = match outcome {
+        let body = match reply_body(inv, outcome) {
             Ok(body) => body,
-            Err(RpcFailure::Timeout) => {
-                return ClientStep::Done(indeterminate(inv, "timeout: no reply in time".into()))
-            }
-            Err(RpcFailure::Error { code, text, .. }) => {
-                let name = crate::runtime::ErrorCode::from_code(code).name();
-                return ClientStep::Done(indeterminate(
-                    inv,
-                    format!("rpc error {code} ({name}): {text}"),
-                ));
-            }
+            Err(done) => return ClientStep::Done(done),
         };
         let malformed = |why: String| {
             ClientStep::Done(indeterminate(

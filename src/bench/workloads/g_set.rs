@@ -33,14 +33,14 @@
 //! layer); we hand it the history with `add` renamed, rather than keep a
 //! second copy of it.
 
-use super::counter::indeterminate;
+use super::counter::{indeterminate, reply_body};
 use crate::bench::checkers::set_full::{check_set_full, SetFull};
 use crate::bench::checkers::Checker;
 use crate::bench::history::History;
 use crate::bench::opts::TestOpts;
 use crate::bench::workload::{
     check_closed_body, one_final_read, ClientStep, Completion, FinalStep, GenCtx, Invocation,
-    RpcFailure, RpcOutcome, Workload, WorkloadClient,
+    RpcOutcome, Workload, WorkloadClient,
 };
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -116,18 +116,9 @@ impl WorkloadClient for Client {
     }
 
     fn on_reply(&mut self, inv: &Invocation, outcome: RpcOutcome) -> ClientStep {
-        let body = match outcome {
+        let body = match reply_body(inv, outcome) {
             Ok(body) => body,
-            Err(RpcFailure::Timeout) => {
-                return ClientStep::Done(indeterminate(inv, "timeout: no reply in time".into()))
-            }
-            Err(RpcFailure::Error { code, text, .. }) => {
-                let name = crate::runtime::ErrorCode::from_code(code).name();
-                return ClientStep::Done(indeterminate(
-                    inv,
-                    format!("rpc error {code} ({name}): {text}"),
-                ));
-            }
+            Err(done) => return ClientStep::Done(done),
         };
         let malformed =
             |why: String| indeterminate(inv, format!("malformed-rpc-response: {why}: {body}"));
@@ -160,6 +151,7 @@ pub fn check(history: &History) -> Value {
 mod tests {
     use super::*;
     use crate::bench::history::{Op, OpType, Process};
+    use crate::bench::workload::RpcFailure;
     use rand::SeedableRng;
 
     fn ctx(opts: &TestOpts) -> GenCtx<'_> {
