@@ -84,6 +84,21 @@ pub struct Op {
 }
 
 impl Op {
+    /// A client process's entry at `time` (ns), index 0 until pushed onto
+    /// a [`History`], not in the final phase.
+    pub fn client(time: u64, process: u64, kind: OpType, f: &str, value: Value) -> Op {
+        Op {
+            index: 0,
+            time,
+            process: Process::Client(process),
+            kind,
+            f: f.into(),
+            value,
+            error: None,
+            final_phase: false,
+        }
+    }
+
     /// True for client operations (not the nemesis).
     pub fn is_client(&self) -> bool {
         matches!(self.process, Process::Client(_))

@@ -57,19 +57,10 @@ pub fn availability(history: &History, opts: &TestOpts) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::history::{Op, Process};
+    use crate::bench::history::Op;
 
     fn op(p: u64, kind: OpType) -> Op {
-        Op {
-            index: 0,
-            time: 0,
-            process: Process::Client(p),
-            kind,
-            f: "read".into(),
-            value: Value::Null,
-            error: None,
-            final_phase: false,
-        }
+        Op::client(0, p, kind, "read", Value::Null)
     }
 
     #[test]

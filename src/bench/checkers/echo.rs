@@ -47,19 +47,10 @@ pub fn check(history: &History) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::history::{Op, Process};
+    use crate::bench::history::Op;
 
     fn op(kind: OpType, value: Value) -> Op {
-        Op {
-            index: 0,
-            time: 0,
-            process: Process::Client(0),
-            kind,
-            f: "echo".into(),
-            value,
-            error: None,
-            final_phase: false,
-        }
+        Op::client(0, 0, kind, "echo", value)
     }
 
     #[test]

@@ -1071,16 +1071,7 @@ mod tests {
     impl H {
         fn entry(&mut self, p: u64, kind: OpType, f: &str, value: Value) -> &mut Self {
             self.t += 1_000_000;
-            self.h.push(Op {
-                index: 0,
-                time: self.t,
-                process: Process::Client(p),
-                kind,
-                f: f.into(),
-                value,
-                error: None,
-                final_phase: false,
-            });
+            self.h.push(Op::client(self.t, p, kind, f, value));
             self
         }
         /// An `ok` send of `v` to `k` at offset `o`.

@@ -330,16 +330,8 @@ mod tests {
             H(History::new())
         }
         fn at(&mut self, ms: f64, p: u64, kind: OpType, f: &str, value: Value) -> usize {
-            self.0.push(Op {
-                index: 0,
-                time: (ms * 1e6) as u64,
-                process: Process::Client(p),
-                kind,
-                f: f.into(),
-                value,
-                error: None,
-                final_phase: false,
-            })
+            self.0
+                .push(Op::client((ms * 1e6) as u64, p, kind, f, value))
         }
         fn check(&self) -> Value {
             check_set_full(&self.0, "broadcast")

@@ -84,19 +84,10 @@ pub fn stats(history: &History) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::history::{Op, Process};
+    use crate::bench::history::Op;
 
     pub(crate) fn op(p: u64, kind: OpType, f: &str) -> Op {
-        Op {
-            index: 0,
-            time: 0,
-            process: Process::Client(p),
-            kind,
-            f: f.into(),
-            value: Value::Null,
-            error: None,
-            final_phase: false,
-        }
+        Op::client(0, p, kind, f, Value::Null)
     }
 
     #[test]

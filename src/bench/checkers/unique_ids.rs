@@ -220,19 +220,10 @@ pub fn check(history: &History) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::history::{Op, Process};
+    use crate::bench::history::Op;
 
     fn push(h: &mut History, kind: OpType, value: Value) {
-        h.push(Op {
-            index: 0,
-            time: 0,
-            process: Process::Client(0),
-            kind,
-            f: "generate".into(),
-            value,
-            error: None,
-            final_phase: false,
-        });
+        h.push(Op::client(0, 0, kind, "generate", value));
     }
 
     #[test]

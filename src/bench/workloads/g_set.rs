@@ -150,7 +150,7 @@ pub fn check(history: &History) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::history::{Op, OpType, Process};
+    use crate::bench::history::{Op, OpType};
     use crate::bench::workload::RpcFailure;
     use rand::SeedableRng;
 
@@ -248,16 +248,7 @@ mod tests {
     }
 
     fn op(ms: u64, p: u64, kind: OpType, f: &str, value: Value) -> Op {
-        Op {
-            index: 0,
-            time: ms * 1_000_000,
-            process: Process::Client(p),
-            kind,
-            f: f.into(),
-            value,
-            error: None,
-            final_phase: false,
-        }
+        Op::client(ms * 1_000_000, p, kind, f, value)
     }
 
     #[test]

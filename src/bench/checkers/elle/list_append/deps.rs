@@ -305,21 +305,18 @@ mod tests {
     use super::*;
     use crate::bench::checkers::elle::cycles::cycle_cases;
     use crate::bench::checkers::elle::list_append::{order, txns};
-    use crate::bench::history::{History, Op, Process};
+    use crate::bench::history::{History, Op};
 
     fn history(entries: &[(u64, OpType, Value)]) -> History {
         let mut h = History::new();
         for (p, kind, value) in entries {
-            h.push(Op {
-                index: 0,
-                time: h.ops.len() as u64,
-                process: Process::Client(*p),
-                kind: *kind,
-                f: "txn".into(),
-                value: value.clone(),
-                error: None,
-                final_phase: false,
-            });
+            h.push(Op::client(
+                h.ops.len() as u64,
+                *p,
+                *kind,
+                "txn",
+                value.clone(),
+            ));
         }
         h
     }
