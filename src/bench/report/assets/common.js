@@ -6,6 +6,15 @@ function recordError(msg) {
   const ul = document.getElementById("errors");
   if (ul) { const li = document.createElement("li"); li.textContent = String(msg); ul.appendChild(li); }
 }
+// The page's embedded data (#data), or null after recording why it cannot
+// be read; also records errors caught before the scripts ran.
+function readData() {
+  let d = null;
+  try { d = JSON.parse(document.getElementById("data").textContent); }
+  catch (e) { recordError("cannot read the embedded data: " + e); }
+  (window.__early || []).forEach(recordError);
+  return d;
+}
 function fmtTime(us) {
   if (us < 0) return "never";
   if (us < 1000) return us.toFixed(0) + " µs";

@@ -13,10 +13,8 @@
 (function () {
   "use strict";
   const tStart = performance.now();
-  let D;
-  try { D = JSON.parse(document.getElementById("data").textContent); }
-  catch (e) { recordError("cannot read the embedded data: " + e); return; }
-  (window.__early || []).forEach(recordError);
+  const D = readData();
+  if (!D) return;
   const tParsed = performance.now();
 
   const N = D.msgs.length, L = D.lanes.length;

@@ -6,10 +6,8 @@
 (function () {
   "use strict";
   const tStart = performance.now();
-  let D;
-  try { D = JSON.parse(document.getElementById("data").textContent); }
-  catch (e) { recordError("cannot read the embedded data: " + e); return; }
-  (window.__early || []).forEach(recordError);
+  const D = readData();
+  if (!D) return;
   const COLOR = { ok: "#6DB6FE", info: "#FEB5DA", fail: "#FFAA26", open: "#ddd" };
   const TOP = 26, LEFT = 58;
   const procs = [...new Set(D.ops.map(o => o.p))].sort((a, b) => a - b);
