@@ -322,3 +322,52 @@ fn a_lost_value_leads_to_the_undelivered_message_in_three_clicks() {
     b.screenshot(&format!("{page}#anomaly=0"), "messages-lost-value.png");
     let _ = std::fs::remove_dir_all(&store);
 }
+
+#[test]
+fn a_nonlinearizable_read_leads_to_its_request_and_reply() {
+    let Some(b) = browser("linkv") else { return };
+    let store = common::store("browser", "linkv");
+    // tests/fixtures/lin_kv_store.py keeps a private store per node: with
+    // two nodes, reads through one miss writes through the other.
+    let args = [
+        "-w",
+        "lin-kv",
+        "--bin",
+        &common::fixture("lin_kv_store.py"),
+        "--node-count",
+        "2",
+        "--time-limit",
+        "5",
+        "--concurrency",
+        "4",
+        "--rate",
+        "50",
+        "--seed",
+        "3",
+    ];
+    let out = common::run(&args, &store);
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+    let page = url(&store.join("lin-kv/latest/messages.html"));
+    // Click 1: the anomaly names the key and the operation.
+    let dom = b.dom(&page);
+    checked(&dom, "messages.html");
+    let list = between(&dom, "<div id=\"anomalies\">", "</div>");
+    assert!(
+        list.contains("href=\"#anomaly=0\"") && list.contains("cannot be linearized"),
+        "{list:.1000}"
+    );
+    // Click 2: its operations and their messages.
+    let dom = b.dom(&format!("{page}#anomaly=0"));
+    let detail = between(&dom, "<div id=\"detail\">", "</div>");
+    let op = between(detail, "href=\"#op=", "\"");
+    let msg = between(detail, "href=\"#msg=", "\"");
+    assert!(!op.is_empty() && !msg.is_empty(), "{detail:.1000}");
+    // Click 3: the message, a request or reply of that operation.
+    let dom = b.dom(&format!("{page}#msg={msg}"));
+    let detail = between(&dom, "<div id=\"detail\">", "</div>");
+    assert!(
+        detail.contains("\"read") || detail.contains("\"write") || detail.contains("\"cas"),
+        "{detail:.1000}"
+    );
+    let _ = std::fs::remove_dir_all(&store);
+}
