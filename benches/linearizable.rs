@@ -2,8 +2,11 @@
 //! lin-kv histories, and an exporter of the same histories for Porcupine.
 //!
 //! ```sh
-//! cargo bench --bench linearizable -- [--export DIR] [--reps N] [HISTORY.jsonl …]
+//! cargo bench --bench linearizable -- [--export DIR] [--reps N] [--files-only] [HISTORY.jsonl …]
 //! ```
+//!
+//! (`--files-only` leaves out the built-in histories, e.g. to profile one
+//! file.)
 //!
 //! Each `HISTORY.jsonl` is a bench run's `history.jsonl` (e.g. a
 //! `glomers test -w lin-kv … --nemesis partition` run of a correct node);
@@ -42,12 +45,14 @@ fn main() {
     let mut export: Option<PathBuf> = None;
     let mut reps = 5usize;
     let mut files = Vec::new();
+    let mut adversarial_too = true;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--export" => export = args.next().map(PathBuf::from),
             "--reps" => reps = args.next().and_then(|n| n.parse().ok()).unwrap_or(reps),
             "--bench" => {}
+            "--files-only" => adversarial_too = false,
             _ => files.push(PathBuf::from(a)),
         }
     }
@@ -57,7 +62,12 @@ fn main() {
         let h = History::from_jsonl(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         histories.push((name_of(f), h));
     }
-    for (procs, ops, info) in [(10, 500, 0.3), (20, 1000, 0.4), (32, 2000, 0.5)] {
+    let shapes: &[(usize, usize, f64)] = if adversarial_too {
+        &[(10, 500, 0.3), (20, 1000, 0.4), (32, 2000, 0.5)]
+    } else {
+        &[]
+    };
+    for &(procs, ops, info) in shapes {
         for alter in [Alter::None, Alter::Shifted, Alter::Impossible] {
             let seed = (procs * 1000 + ops) as u64;
             let h = adversarial(seed, procs, ops, info, alter);

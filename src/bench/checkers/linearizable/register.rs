@@ -27,7 +27,7 @@ use super::search::{self, Budget, Entry, Stats, Stuck, Verdict};
 use crate::bench::check::Validity;
 use crate::bench::history::{History, Op, OpType};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 /// The shared id of values no operation observes.
@@ -46,8 +46,14 @@ pub type KeyOps = Vec<(usize, Option<usize>)>;
 /// Split a history into per-key operations, as Jepsen's
 /// `independent/history-keys` + `subhistory` do: client invocations whose
 /// value is a `[key, v]` pair, grouped by key (ordered by key).
+///
+/// Integer keys (Maelstrom's lin-kv draws them) are grouped through a hash
+/// map on the integer; only other keys go through the ordered map. Ordering
+/// JSON values once per operation was most of the whole check's time on a
+/// Maelstrom-shaped history.
 pub fn by_key(history: &History) -> BTreeMap<KeyOrder, KeyOps> {
     let partner = history.pairs();
+    let mut ints: HashMap<i64, KeyOps> = HashMap::new();
     let mut keys: BTreeMap<KeyOrder, KeyOps> = BTreeMap::new();
     for op in &history.ops {
         if op.kind != OpType::Invoke || !op.is_client() {
@@ -56,14 +62,24 @@ pub fn by_key(history: &History) -> BTreeMap<KeyOrder, KeyOps> {
         let Some([k, _]) = op.value.as_array().map(Vec::as_slice) else {
             continue;
         };
-        keys.entry(KeyOrder(k.clone()))
-            .or_default()
-            .push((op.index, partner[op.index]));
+        let pair = (op.index, partner[op.index]);
+        match k.as_i64() {
+            Some(i) => ints.entry(i).or_default().push(pair),
+            None => keys.entry(KeyOrder(k.clone())).or_default().push(pair),
+        }
     }
+    // An integer key never equals another key (KeyOrder breaks numeric
+    // ties by the number's text), so these inserts add, never replace.
+    keys.extend(
+        ints.into_iter()
+            .map(|(i, ops)| (KeyOrder(Value::from(i)), ops)),
+    );
     keys
 }
 
-/// A JSON key ordered numbers first (numerically), then by text.
+/// A JSON key ordered numbers first (numerically, ties such as `1` and
+/// `1.0` broken by their text: they are different keys, as in Clojure),
+/// then the rest by their JSON text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyOrder(pub Value);
 
@@ -78,7 +94,9 @@ impl PartialOrd for KeyOrder {
 impl Ord for KeyOrder {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         match (self.0.as_f64(), other.0.as_f64()) {
-            (Some(a), Some(b)) => a.total_cmp(&b),
+            (Some(a), Some(b)) => a
+                .total_cmp(&b)
+                .then_with(|| self.0.to_string().cmp(&other.0.to_string())),
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
             (None, None) => self.0.to_string().cmp(&other.0.to_string()),
@@ -456,4 +474,41 @@ fn window(history: &History, d: &Decoded, stuck: usize) -> Vec<Value> {
     }
     rows.sort_by_key(|r| r.0);
     rows.into_iter().take(MAX_WINDOW).map(|r| r.1).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_group_by_json_equality_and_sort_numbers_first() {
+        let mut h = History::new();
+        for (p, k) in [
+            json!(2),
+            json!(1.0),
+            json!("a"),
+            json!(1),
+            json!(-3),
+            json!(2),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            h.push(Op::client(
+                0,
+                p as u64,
+                OpType::Invoke,
+                "read",
+                json!([k, null]),
+            ));
+        }
+        let keys: Vec<(String, usize)> = by_key(&h)
+            .iter()
+            .map(|(k, ops)| (k.0.to_string(), ops.len()))
+            .collect();
+        let want = [("-3", 1), ("1", 1), ("1.0", 1), ("2", 2), ("\"a\"", 1)];
+        let want: Vec<(String, usize)> = want.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+        assert_eq!(keys, want);
+    }
 }
