@@ -2,7 +2,7 @@
 //! [`NodeHost`] and through the real driver on in-memory streams.
 
 use glomers::challenges::echo::Echo;
-use glomers::runtime::{run_with, Ctx, Error, ErrorCode, Init, Node, NodeHost, Reply, Request};
+use glomers::runtime::{Ctx, Driver, Error, ErrorCode, Init, Node, NodeHost, Request};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::Cursor;
@@ -187,8 +187,6 @@ struct Prober {
 
 impl Node for Prober {
     type Payload = ProbePayload;
-    type Timer = ();
-    type Call = (String, u64);
 
     fn init(_init: &Init, _ctx: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
         Ok(Prober { replies_heard: 0 })
@@ -201,9 +199,15 @@ impl Node for Prober {
     ) -> Result<(), Error> {
         match msg.payload {
             ProbePayload::Probe { ref to, timeout_ms } => {
-                let call = (msg.src.clone(), msg.msg_id.unwrap_or(0));
+                let client = msg.from.clone();
                 let timeout = Duration::from_millis(timeout_ms);
-                ctx.rpc(to, &ProbePayload::Ping {}, timeout, call);
+                ctx.rpc(to, &ProbePayload::Ping {}, timeout, move |node, reply, ctx| {
+                    node.replies_heard += 1;
+                    match reply {
+                        Ok(r) => ctx.reply(&client, &ProbePayload::Done { outcome: r.value() }),
+                        Err(e) => ctx.reply_err(&client, &e),
+                    }
+                });
                 Ok(())
             }
             ProbePayload::Fail { code } => Err(Error::new(ErrorCode::from_code(code), "asked to")),
@@ -214,27 +218,12 @@ impl Node for Prober {
                 panic!("asked to panic after replying")
             }
             ProbePayload::Tick { after_ms } => {
-                ctx.set_timer(Duration::from_millis(after_ms), ());
+                ctx.after(Duration::from_millis(after_ms), |_, ctx| {
+                    ctx.send("c9", &ProbePayload::Tock {})
+                });
                 Ok(())
             }
             _ => Ok(()),
-        }
-    }
-
-    fn on_timer(&mut self, _timer: (), ctx: &mut Ctx<'_, Self>) {
-        ctx.send("c9", &ProbePayload::Tock {});
-    }
-
-    fn on_reply(
-        &mut self,
-        (client, id): (String, u64),
-        reply: Result<Reply, Error>,
-        ctx: &mut Ctx<'_, Self>,
-    ) {
-        self.replies_heard += 1;
-        match reply {
-            Ok(r) => ctx.reply_to(&client, id, &ProbePayload::Done { outcome: r.value() }),
-            Err(e) => ctx.reply_error(&client, id, &e),
         }
     }
 }
@@ -403,7 +392,13 @@ fn run_lines<N: Node>(input: Vec<u8>) -> (Vec<String>, String, Duration) {
     let mut out = Vec::new();
     let mut err = Vec::new();
     let start = Instant::now();
-    run_with::<N>(Cursor::new(input), &mut out, &mut err).expect("the driver ends cleanly");
+    Driver::new()
+        .args(Vec::new())
+        .input(Cursor::new(input))
+        .output(&mut out)
+        .log(&mut err)
+        .run::<N>()
+        .expect("the driver ends cleanly");
     let took = start.elapsed();
     let out = String::from_utf8(out).expect("output is UTF-8");
     (
@@ -477,7 +472,12 @@ fn driver_fires_timers_and_rpc_timeouts_in_real_time() {
         wait: Some(Duration::from_millis(300)),
     };
     let mut out = Vec::new();
-    run_with::<Prober>(slow, &mut out, std::io::sink()).unwrap();
+    Driver::new()
+        .input(slow)
+        .output(&mut out)
+        .log(std::io::sink())
+        .run::<Prober>()
+        .unwrap();
     let out = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
@@ -509,20 +509,12 @@ fn driver_handles_a_line_longer_than_its_read_buffer() {
 
 mod services {
     use super::*;
-    use glomers::runtime::kv::{ok_result, read_result, ts_result, Kv, Tso};
+    use glomers::runtime::kv::{self, Cas, Kv, Read, Tso, Write};
 
     #[derive(Debug, Deserialize)]
     #[serde(tag = "type", rename_all = "snake_case")]
     enum Go {
         Go {},
-    }
-
-    #[derive(Debug)]
-    enum Call {
-        Read,
-        Write,
-        Cas,
-        Ts,
     }
 
     /// On `go`, issues one call of each kind; records what it heard.
@@ -533,8 +525,6 @@ mod services {
 
     impl Node for Client {
         type Payload = Go;
-        type Timer = ();
-        type Call = Call;
 
         fn init(_init: &Init, _ctx: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
             Ok(Client::default())
@@ -542,21 +532,23 @@ mod services {
 
         fn on_message(&mut self, _msg: Request<Go>, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
             let t = Duration::from_secs(1);
-            Kv::LIN.read(ctx, "k", t, Call::Read);
-            Kv::SEQ.write(ctx, "k", &3, t, Call::Write);
-            Kv::LWW.cas(ctx, &7, &1, &2, true, t, Call::Cas);
-            Tso.ts(ctx, t, Call::Ts);
-            Ok(())
-        }
-
-        fn on_reply(&mut self, call: Call, reply: Result<Reply, Error>, _ctx: &mut Ctx<'_, Self>) {
-            let heard = match call {
-                Call::Read => format!("read {:?}", read_result::<u64>(reply)),
-                Call::Write => format!("write {:?}", ok_result(reply)),
-                Call::Cas => format!("cas {:?}", ok_result(reply).map_err(|e| e.code)),
-                Call::Ts => format!("ts {:?}", ts_result(reply)),
+            Kv::LIN.rpc(ctx, Read { key: "k" }, t, |n, v, _| {
+                let v = v.and_then(kv::decode::<u64>);
+                n.heard.push(format!("read {v:?}"))
+            });
+            let write = Write { key: "k", value: 3 };
+            Kv::SEQ.rpc(ctx, write, t, |n, r, _| n.heard.push(format!("write {r:?}")));
+            let cas = Cas {
+                key: 7,
+                from: 1,
+                to: 2,
+                create_if_missing: true,
             };
-            self.heard.push(heard);
+            Kv::LWW.rpc(ctx, cas, t, |n, r, _| {
+                n.heard.push(format!("cas {:?}", r.map_err(|e| e.code)))
+            });
+            Tso.ts(ctx, t, |n, ts, _| n.heard.push(format!("ts {ts:?}")));
+            Ok(())
         }
     }
 

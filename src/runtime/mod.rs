@@ -44,10 +44,10 @@ mod parse;
 mod queue;
 pub mod storage;
 
-pub use driver::{run, run_args, run_with};
+pub use driver::{run, Driver, TRACE_ENV};
 pub use error::{Error, ErrorCode};
 pub use host::{AnyHost, NodeHost};
-pub use message::{Init, MsgId, NodeId, Reply, Request};
-pub use node::{Ctx, Node};
+pub use message::{AsReplyTo, Init, MsgId, NodeId, Reply, ReplyTo, Request};
+pub use node::{Ctx, Node, TimerId};
 pub use queue::EventQueue;
 pub use storage::{Disk, FileDisk, MemDisk, Recovered};
