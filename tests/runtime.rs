@@ -614,3 +614,154 @@ mod services {
         assert_eq!(heard[2], "cas Err(Timeout)");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Timers: handles, cancel, repeat.
+
+mod timers {
+    use super::*;
+    use glomers::runtime::TimerId;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    enum Cmd {
+        /// Start a repeating timer that sends `tock` to c9 each period and
+        /// cancels itself after `stop_after` runs (0: never).
+        Every { ms: u64, stop_after: u64 },
+        /// Start a one-shot timer that sends `once` to c9.
+        After { ms: u64 },
+        /// Cancel every timer started so far.
+        CancelAll {},
+        /// Start a repeating timer whose continuation panics on its second
+        /// run.
+        Flaky { ms: u64 },
+    }
+
+    #[derive(Debug, Serialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    enum Out {
+        Tock { timer: u64, run: u64 },
+        Once {},
+    }
+
+    #[derive(Debug, Default)]
+    struct Clock {
+        started: Vec<TimerId>,
+    }
+
+    impl Node for Clock {
+        type Payload = Cmd;
+        fn init(_: &Init, _: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
+            Ok(Clock::default())
+        }
+        fn on_message(&mut self, msg: Request<Cmd>, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
+            let ms = Duration::from_millis;
+            match msg.payload {
+                Cmd::Every { ms: p, stop_after } => {
+                    let timer = self.started.len() as u64;
+                    let mut run = 0;
+                    let id = ctx.every(ms(p), move |node: &mut Clock, ctx| {
+                        run += 1;
+                        ctx.send("c9", &Out::Tock { timer, run });
+                        if run == stop_after {
+                            ctx.cancel(node.started[timer as usize]);
+                        }
+                    });
+                    self.started.push(id);
+                }
+                Cmd::After { ms: p } => {
+                    let id = ctx.after(ms(p), |_, ctx| ctx.send("c9", &Out::Once {}));
+                    self.started.push(id);
+                }
+                Cmd::CancelAll {} => {
+                    for id in &self.started {
+                        ctx.cancel(*id);
+                    }
+                }
+                Cmd::Flaky { ms: p } => {
+                    let mut run = 0;
+                    let id = ctx.every(ms(p), move |_, ctx| {
+                        run += 1;
+                        if run == 2 {
+                            ctx.send("c9", &Out::Once {});
+                            panic!("second run");
+                        }
+                        ctx.send("c9", &Out::Tock { timer: 0, run });
+                    });
+                    self.started.push(id);
+                }
+            }
+            Ok(())
+        }
+    }
+
+    fn clock() -> NodeHost<Clock> {
+        let mut host = NodeHost::new(1);
+        assert_eq!(feed(&mut host, &[INIT], Duration::ZERO), vec![INIT_OK]);
+        host
+    }
+
+    fn cmd(host: &mut NodeHost<Clock>, body: &str, at: Duration) {
+        let line = format!(r#"{{"src":"c1","dest":"n0","body":{body}}}"#);
+        assert!(feed(host, &[&line], at).is_empty());
+    }
+
+    /// Tick at every deadline up to `until`; the bodies sent, with times.
+    fn run_until(host: &mut NodeHost<Clock>, until: Duration) -> Vec<(u128, String)> {
+        let mut heard = Vec::new();
+        while let Some(at) = host.next_deadline().filter(|&t| t <= until) {
+            host.tick(at);
+            for line in drain(host) {
+                let v: Value = serde_json::from_str(&line).unwrap();
+                heard.push((at.as_millis(), v["body"].to_string()));
+            }
+        }
+        heard
+    }
+
+    #[test]
+    fn a_repeating_timer_runs_each_period_until_it_cancels_itself() {
+        let mut host = clock();
+        cmd(&mut host, r#"{"type":"every","ms":10,"stop_after":3}"#, Duration::ZERO);
+        let heard = run_until(&mut host, Duration::from_secs(1));
+        let runs: Vec<(u128, &str)> = heard.iter().map(|(t, b)| (*t, b.as_str())).collect();
+        assert_eq!(
+            runs,
+            vec![
+                (10, r#"{"run":1,"timer":0,"type":"tock"}"#),
+                (20, r#"{"run":2,"timer":0,"type":"tock"}"#),
+                (30, r#"{"run":3,"timer":0,"type":"tock"}"#),
+            ]
+        );
+        assert_eq!(host.next_deadline(), None, "nothing is left armed");
+    }
+
+    #[test]
+    fn cancelled_timers_never_run_and_the_rest_keep_their_order() {
+        let mut host = clock();
+        cmd(&mut host, r#"{"type":"after","ms":5}"#, Duration::ZERO);
+        cmd(&mut host, r#"{"type":"every","ms":5,"stop_after":0}"#, Duration::ZERO);
+        // Both due at 5 ms: the one set first runs first.
+        let heard = run_until(&mut host, Duration::from_millis(5));
+        assert_eq!(heard.len(), 2);
+        assert!(heard[0].1.contains("once"), "{heard:?}");
+        assert!(heard[1].1.contains("tock"), "{heard:?}");
+        cmd(&mut host, r#"{"type":"after","ms":1}"#, Duration::from_millis(6));
+        cmd(&mut host, r#"{"type":"cancel_all"}"#, Duration::from_millis(6));
+        // Cancelling twice, or a timer that already ran, is harmless.
+        cmd(&mut host, r#"{"type":"cancel_all"}"#, Duration::from_millis(6));
+        assert!(run_until(&mut host, Duration::from_secs(1)).is_empty());
+    }
+
+    #[test]
+    fn a_panicking_run_loses_its_output_but_not_the_timer() {
+        let mut host = clock();
+        cmd(&mut host, r#"{"type":"flaky","ms":10}"#, Duration::ZERO);
+        let heard = run_until(&mut host, Duration::from_millis(30));
+        let times: Vec<u128> = heard.iter().map(|(t, _)| *t).collect();
+        // The run at 20 ms panicked: what it sent is dropped, the timer
+        // carries on.
+        assert_eq!(times, vec![10, 30], "{heard:?}");
+        assert!(logs(&mut host).contains("panicked in a timer"));
+    }
+}
