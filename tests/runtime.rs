@@ -201,13 +201,18 @@ impl Node for Prober {
             ProbePayload::Probe { ref to, timeout_ms } => {
                 let client = msg.from.clone();
                 let timeout = Duration::from_millis(timeout_ms);
-                ctx.rpc(to, &ProbePayload::Ping {}, timeout, move |node, reply, ctx| {
-                    node.replies_heard += 1;
-                    match reply {
-                        Ok(r) => ctx.reply(&client, &ProbePayload::Done { outcome: r.value() }),
-                        Err(e) => ctx.reply_err(&client, &e),
-                    }
-                });
+                ctx.rpc(
+                    to,
+                    &ProbePayload::Ping {},
+                    timeout,
+                    move |node, reply, ctx| {
+                        node.replies_heard += 1;
+                        match reply {
+                            Ok(r) => ctx.reply(&client, &ProbePayload::Done { outcome: r.value() }),
+                            Err(e) => ctx.reply_err(&client, &e),
+                        }
+                    },
+                );
                 Ok(())
             }
             ProbePayload::Fail { code } => Err(Error::new(ErrorCode::from_code(code), "asked to")),
@@ -537,7 +542,9 @@ mod services {
                 n.heard.push(format!("read {v:?}"))
             });
             let write = Write { key: "k", value: 3 };
-            Kv::SEQ.rpc(ctx, write, t, |n, r, _| n.heard.push(format!("write {r:?}")));
+            Kv::SEQ.rpc(ctx, write, t, |n, r, _| {
+                n.heard.push(format!("write {r:?}"))
+            });
             let cas = Cas {
                 key: 7,
                 from: 1,
@@ -722,7 +729,11 @@ mod timers {
     #[test]
     fn a_repeating_timer_runs_each_period_until_it_cancels_itself() {
         let mut host = clock();
-        cmd(&mut host, r#"{"type":"every","ms":10,"stop_after":3}"#, Duration::ZERO);
+        cmd(
+            &mut host,
+            r#"{"type":"every","ms":10,"stop_after":3}"#,
+            Duration::ZERO,
+        );
         let heard = run_until(&mut host, Duration::from_secs(1));
         let runs: Vec<(u128, &str)> = heard.iter().map(|(t, b)| (*t, b.as_str())).collect();
         assert_eq!(
@@ -740,16 +751,32 @@ mod timers {
     fn cancelled_timers_never_run_and_the_rest_keep_their_order() {
         let mut host = clock();
         cmd(&mut host, r#"{"type":"after","ms":5}"#, Duration::ZERO);
-        cmd(&mut host, r#"{"type":"every","ms":5,"stop_after":0}"#, Duration::ZERO);
+        cmd(
+            &mut host,
+            r#"{"type":"every","ms":5,"stop_after":0}"#,
+            Duration::ZERO,
+        );
         // Both due at 5 ms: the one set first runs first.
         let heard = run_until(&mut host, Duration::from_millis(5));
         assert_eq!(heard.len(), 2);
         assert!(heard[0].1.contains("once"), "{heard:?}");
         assert!(heard[1].1.contains("tock"), "{heard:?}");
-        cmd(&mut host, r#"{"type":"after","ms":1}"#, Duration::from_millis(6));
-        cmd(&mut host, r#"{"type":"cancel_all"}"#, Duration::from_millis(6));
+        cmd(
+            &mut host,
+            r#"{"type":"after","ms":1}"#,
+            Duration::from_millis(6),
+        );
+        cmd(
+            &mut host,
+            r#"{"type":"cancel_all"}"#,
+            Duration::from_millis(6),
+        );
         // Cancelling twice, or a timer that already ran, is harmless.
-        cmd(&mut host, r#"{"type":"cancel_all"}"#, Duration::from_millis(6));
+        cmd(
+            &mut host,
+            r#"{"type":"cancel_all"}"#,
+            Duration::from_millis(6),
+        );
         assert!(run_until(&mut host, Duration::from_secs(1)).is_empty());
     }
 

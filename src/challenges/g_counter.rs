@@ -571,9 +571,12 @@ impl Node for GCounter {
                 let now = ctx.now();
                 self.last_client = Some(now);
                 if self.cache_is_fresh(now) {
-                    ctx.reply(&msg, &ReadOk {
-                        value: self.value(),
-                    });
+                    ctx.reply(
+                        &msg,
+                        &ReadOk {
+                            value: self.value(),
+                        },
+                    );
                 } else if msg.from.msg_id.is_some() {
                     self.waiting.push(msg.from);
                     self.maybe_refresh(ctx);

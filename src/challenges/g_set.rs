@@ -441,7 +441,12 @@ impl Node for GSet {
                 }
             }
             Payload::Read => {
-                ctx.reply(&msg.from, &ReadOk { value: &self.elements });
+                ctx.reply(
+                    &msg.from,
+                    &ReadOk {
+                        value: &self.elements,
+                    },
+                );
             }
             Payload::Gset {
                 elems,

@@ -580,8 +580,7 @@ impl Node for Kafka {
                 events,
             } => {
                 let src = &msg.from.src;
-                if let Err(e) = self.on_replicate(src, base, upto, clock, ack, events, ctx.disk())
-                {
+                if let Err(e) = self.on_replicate(src, base, upto, clock, ack, events, ctx.disk()) {
                     ctx.log(format_args!("cannot record a batch from {src}: {e}"));
                 }
             }

@@ -799,7 +799,6 @@ impl Node for LinKv {
         }
         Ok(())
     }
-
 }
 
 impl LinKv {

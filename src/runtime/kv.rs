@@ -85,9 +85,7 @@ struct ReadOk<T> {
 impl<K: Serialize> KvOp for Read<K> {
     type Output = serde_json::Value;
     fn decode(reply: Result<Reply, Error>) -> Result<serde_json::Value, Error> {
-        reply?
-            .parse::<ReadOk<serde_json::Value>>()
-            .map(|r| r.value)
+        reply?.parse::<ReadOk<serde_json::Value>>().map(|r| r.value)
     }
 }
 
@@ -165,8 +163,17 @@ impl Tso {
             #[serde(rename = "type")]
             kind: &'static str,
         }
-        ctx.rpc("lin-tso", &Ts { kind: "ts" }, timeout, move |node, reply, ctx| {
-            then(node, reply.and_then(|r| r.parse::<TsOk>().map(|r| r.ts)), ctx)
-        })
+        ctx.rpc(
+            "lin-tso",
+            &Ts { kind: "ts" },
+            timeout,
+            move |node, reply, ctx| {
+                then(
+                    node,
+                    reply.and_then(|r| r.parse::<TsOk>().map(|r| r.ts)),
+                    ctx,
+                )
+            },
+        )
     }
 }
