@@ -16,5 +16,7 @@ fn main() -> anyhow::Result<()> {
     args.extend(std::env::args().skip(1));
     // Refuse bad arguments at start, before Maelstrom sends init.
     Config::from_args(args.iter().cloned(), None)?;
-    glomers::runtime::run_args::<Broadcast>(args)
+    glomers::runtime::Driver::new()
+        .args(args)
+        .run::<Broadcast>()
 }

@@ -50,7 +50,8 @@ echo "$result"
 marker='<!-- notes: kept by scripts/bench-runtime.sh -->'
 notes=""
 if [ -f "$record" ] && grep -qF "$marker" "$record"; then
-    notes=$(sed -n "/^$marker\$/,\$p" "$record")
+    # awk, not sed: the marker holds slashes, which would end a sed address.
+    notes=$(awk -v m="$marker" 'f || $0 == m { f = 1; print }' "$record")
 fi
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)

@@ -21,7 +21,7 @@
 
 use glomers::challenges::echo::Echo;
 use glomers::challenges::unique_ids::UniqueIds;
-use glomers::runtime::{run_with, Node, NodeHost};
+use glomers::runtime::{Driver, Node, NodeHost};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::Deserialize;
@@ -377,7 +377,11 @@ fn fuzz_through_the_driver() {
     );
     input.push(b'\n');
     let mut out = Vec::new();
-    run_with::<Echo>(Cursor::new(input.clone()), &mut out, std::io::sink())
+    Driver::new()
+        .input(Cursor::new(input.clone()))
+        .output(&mut out)
+        .log(std::io::sink())
+        .run::<Echo>()
         .expect("the driver ends cleanly");
     let lines = check_output(&out, b"(driver stream)");
     let last = lines.last().expect("some output");

@@ -180,8 +180,6 @@ struct Unreplicated {
 
 impl Node for Unreplicated {
     type Payload = glomers::challenges::kafka::Payload;
-    type Timer = ();
-    type Call = ();
 
     fn init(_: &Init, _: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
         Ok(Self::default())
@@ -192,13 +190,13 @@ impl Node for Unreplicated {
         msg: Request<Self::Payload>,
         ctx: &mut Ctx<'_, Self>,
     ) -> Result<(), Error> {
-        use glomers::challenges::kafka::Payload as P;
+        use glomers::challenges::kafka::{ListCommittedOffsetsOk, Payload as P, PollOk, SendOk};
         match &msg.payload {
             P::Send { key, msg: body } => {
                 let log = self.logs.entry(key.clone()).or_default();
                 log.push(body.clone());
                 let offset = log.len() as u64 - 1;
-                ctx.reply(&msg, &P::SendOk { offset });
+                ctx.reply(&msg, &SendOk { offset });
             }
             P::Poll { offsets } => {
                 let msgs = offsets
@@ -214,20 +212,20 @@ impl Node for Unreplicated {
                         Some((k.clone(), pairs))
                     })
                     .collect();
-                ctx.reply(&msg, &P::PollOk { msgs });
+                ctx.reply(&msg, &PollOk { msgs });
             }
             P::CommitOffsets { offsets } => {
                 for (k, o) in offsets {
                     self.committed.insert(k.clone(), *o);
                 }
-                ctx.reply(&msg, &P::CommitOffsetsOk);
+                ctx.ack(&msg, "commit_offsets_ok");
             }
             P::ListCommittedOffsets { keys } => {
                 let offsets = keys
                     .iter()
                     .filter_map(|k| Some((k.clone(), *self.committed.get(k)?)))
                     .collect();
-                ctx.reply(&msg, &P::ListCommittedOffsetsOk { offsets });
+                ctx.reply(&msg, &ListCommittedOffsetsOk { offsets });
             }
             _ => {}
         }

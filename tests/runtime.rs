@@ -2,7 +2,7 @@
 //! [`NodeHost`] and through the real driver on in-memory streams.
 
 use glomers::challenges::echo::Echo;
-use glomers::runtime::{run_with, Ctx, Error, ErrorCode, Init, Node, NodeHost, Reply, Request};
+use glomers::runtime::{Ctx, Driver, Error, ErrorCode, Init, Node, NodeHost, Request};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::Cursor;
@@ -187,8 +187,6 @@ struct Prober {
 
 impl Node for Prober {
     type Payload = ProbePayload;
-    type Timer = ();
-    type Call = (String, u64);
 
     fn init(_init: &Init, _ctx: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
         Ok(Prober { replies_heard: 0 })
@@ -201,9 +199,20 @@ impl Node for Prober {
     ) -> Result<(), Error> {
         match msg.payload {
             ProbePayload::Probe { ref to, timeout_ms } => {
-                let call = (msg.src.clone(), msg.msg_id.unwrap_or(0));
+                let client = msg.from.clone();
                 let timeout = Duration::from_millis(timeout_ms);
-                ctx.rpc(to, &ProbePayload::Ping {}, timeout, call);
+                ctx.rpc(
+                    to,
+                    &ProbePayload::Ping {},
+                    timeout,
+                    move |node, reply, ctx| {
+                        node.replies_heard += 1;
+                        match reply {
+                            Ok(r) => ctx.reply(&client, &ProbePayload::Done { outcome: r.value() }),
+                            Err(e) => ctx.reply_err(&client, &e),
+                        }
+                    },
+                );
                 Ok(())
             }
             ProbePayload::Fail { code } => Err(Error::new(ErrorCode::from_code(code), "asked to")),
@@ -214,27 +223,12 @@ impl Node for Prober {
                 panic!("asked to panic after replying")
             }
             ProbePayload::Tick { after_ms } => {
-                ctx.set_timer(Duration::from_millis(after_ms), ());
+                ctx.after(Duration::from_millis(after_ms), |_, ctx| {
+                    ctx.send("c9", &ProbePayload::Tock {})
+                });
                 Ok(())
             }
             _ => Ok(()),
-        }
-    }
-
-    fn on_timer(&mut self, _timer: (), ctx: &mut Ctx<'_, Self>) {
-        ctx.send("c9", &ProbePayload::Tock {});
-    }
-
-    fn on_reply(
-        &mut self,
-        (client, id): (String, u64),
-        reply: Result<Reply, Error>,
-        ctx: &mut Ctx<'_, Self>,
-    ) {
-        self.replies_heard += 1;
-        match reply {
-            Ok(r) => ctx.reply_to(&client, id, &ProbePayload::Done { outcome: r.value() }),
-            Err(e) => ctx.reply_error(&client, id, &e),
         }
     }
 }
@@ -403,7 +397,13 @@ fn run_lines<N: Node>(input: Vec<u8>) -> (Vec<String>, String, Duration) {
     let mut out = Vec::new();
     let mut err = Vec::new();
     let start = Instant::now();
-    run_with::<N>(Cursor::new(input), &mut out, &mut err).expect("the driver ends cleanly");
+    Driver::new()
+        .args(Vec::new())
+        .input(Cursor::new(input))
+        .output(&mut out)
+        .log(&mut err)
+        .run::<N>()
+        .expect("the driver ends cleanly");
     let took = start.elapsed();
     let out = String::from_utf8(out).expect("output is UTF-8");
     (
@@ -477,7 +477,12 @@ fn driver_fires_timers_and_rpc_timeouts_in_real_time() {
         wait: Some(Duration::from_millis(300)),
     };
     let mut out = Vec::new();
-    run_with::<Prober>(slow, &mut out, std::io::sink()).unwrap();
+    Driver::new()
+        .input(slow)
+        .output(&mut out)
+        .log(std::io::sink())
+        .run::<Prober>()
+        .unwrap();
     let out = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
@@ -509,20 +514,12 @@ fn driver_handles_a_line_longer_than_its_read_buffer() {
 
 mod services {
     use super::*;
-    use glomers::runtime::kv::{ok_result, read_result, ts_result, Kv, Tso};
+    use glomers::runtime::kv::{self, Cas, Kv, Read, Tso, Write};
 
     #[derive(Debug, Deserialize)]
     #[serde(tag = "type", rename_all = "snake_case")]
     enum Go {
         Go {},
-    }
-
-    #[derive(Debug)]
-    enum Call {
-        Read,
-        Write,
-        Cas,
-        Ts,
     }
 
     /// On `go`, issues one call of each kind; records what it heard.
@@ -533,8 +530,6 @@ mod services {
 
     impl Node for Client {
         type Payload = Go;
-        type Timer = ();
-        type Call = Call;
 
         fn init(_init: &Init, _ctx: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
             Ok(Client::default())
@@ -542,21 +537,25 @@ mod services {
 
         fn on_message(&mut self, _msg: Request<Go>, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
             let t = Duration::from_secs(1);
-            Kv::LIN.read(ctx, "k", t, Call::Read);
-            Kv::SEQ.write(ctx, "k", &3, t, Call::Write);
-            Kv::LWW.cas(ctx, &7, &1, &2, true, t, Call::Cas);
-            Tso.ts(ctx, t, Call::Ts);
-            Ok(())
-        }
-
-        fn on_reply(&mut self, call: Call, reply: Result<Reply, Error>, _ctx: &mut Ctx<'_, Self>) {
-            let heard = match call {
-                Call::Read => format!("read {:?}", read_result::<u64>(reply)),
-                Call::Write => format!("write {:?}", ok_result(reply)),
-                Call::Cas => format!("cas {:?}", ok_result(reply).map_err(|e| e.code)),
-                Call::Ts => format!("ts {:?}", ts_result(reply)),
+            Kv::LIN.rpc(ctx, Read { key: "k" }, t, |n, v, _| {
+                let v = v.and_then(kv::decode::<u64>);
+                n.heard.push(format!("read {v:?}"))
+            });
+            let write = Write { key: "k", value: 3 };
+            Kv::SEQ.rpc(ctx, write, t, |n, r, _| {
+                n.heard.push(format!("write {r:?}"))
+            });
+            let cas = Cas {
+                key: 7,
+                from: 1,
+                to: 2,
+                create_if_missing: true,
             };
-            self.heard.push(heard);
+            Kv::LWW.rpc(ctx, cas, t, |n, r, _| {
+                n.heard.push(format!("cas {:?}", r.map_err(|e| e.code)))
+            });
+            Tso.ts(ctx, t, |n, ts, _| n.heard.push(format!("ts {ts:?}")));
+            Ok(())
         }
     }
 
@@ -620,5 +619,176 @@ mod services {
         assert_eq!(heard.len(), 4, "{heard:?}");
         assert!(heard[1].contains("Timeout"), "{heard:?}");
         assert_eq!(heard[2], "cas Err(Timeout)");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Timers: handles, cancel, repeat.
+
+mod timers {
+    use super::*;
+    use glomers::runtime::TimerId;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    enum Cmd {
+        /// Start a repeating timer that sends `tock` to c9 each period and
+        /// cancels itself after `stop_after` runs (0: never).
+        Every { ms: u64, stop_after: u64 },
+        /// Start a one-shot timer that sends `once` to c9.
+        After { ms: u64 },
+        /// Cancel every timer started so far.
+        CancelAll {},
+        /// Start a repeating timer whose continuation panics on its second
+        /// run.
+        Flaky { ms: u64 },
+    }
+
+    #[derive(Debug, Serialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    enum Out {
+        Tock { timer: u64, run: u64 },
+        Once {},
+    }
+
+    #[derive(Debug, Default)]
+    struct Clock {
+        started: Vec<TimerId>,
+    }
+
+    impl Node for Clock {
+        type Payload = Cmd;
+        fn init(_: &Init, _: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
+            Ok(Clock::default())
+        }
+        fn on_message(&mut self, msg: Request<Cmd>, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
+            let ms = Duration::from_millis;
+            match msg.payload {
+                Cmd::Every { ms: p, stop_after } => {
+                    let timer = self.started.len() as u64;
+                    let mut run = 0;
+                    let id = ctx.every(ms(p), move |node: &mut Clock, ctx| {
+                        run += 1;
+                        ctx.send("c9", &Out::Tock { timer, run });
+                        if run == stop_after {
+                            ctx.cancel(node.started[timer as usize]);
+                        }
+                    });
+                    self.started.push(id);
+                }
+                Cmd::After { ms: p } => {
+                    let id = ctx.after(ms(p), |_, ctx| ctx.send("c9", &Out::Once {}));
+                    self.started.push(id);
+                }
+                Cmd::CancelAll {} => {
+                    for id in &self.started {
+                        ctx.cancel(*id);
+                    }
+                }
+                Cmd::Flaky { ms: p } => {
+                    let mut run = 0;
+                    let id = ctx.every(ms(p), move |_, ctx| {
+                        run += 1;
+                        if run == 2 {
+                            ctx.send("c9", &Out::Once {});
+                            panic!("second run");
+                        }
+                        ctx.send("c9", &Out::Tock { timer: 0, run });
+                    });
+                    self.started.push(id);
+                }
+            }
+            Ok(())
+        }
+    }
+
+    fn clock() -> NodeHost<Clock> {
+        let mut host = NodeHost::new(1);
+        assert_eq!(feed(&mut host, &[INIT], Duration::ZERO), vec![INIT_OK]);
+        host
+    }
+
+    fn cmd(host: &mut NodeHost<Clock>, body: &str, at: Duration) {
+        let line = format!(r#"{{"src":"c1","dest":"n0","body":{body}}}"#);
+        assert!(feed(host, &[&line], at).is_empty());
+    }
+
+    /// Tick at every deadline up to `until`; the bodies sent, with times.
+    fn run_until(host: &mut NodeHost<Clock>, until: Duration) -> Vec<(u128, String)> {
+        let mut heard = Vec::new();
+        while let Some(at) = host.next_deadline().filter(|&t| t <= until) {
+            host.tick(at);
+            for line in drain(host) {
+                let v: Value = serde_json::from_str(&line).unwrap();
+                heard.push((at.as_millis(), v["body"].to_string()));
+            }
+        }
+        heard
+    }
+
+    #[test]
+    fn a_repeating_timer_runs_each_period_until_it_cancels_itself() {
+        let mut host = clock();
+        cmd(
+            &mut host,
+            r#"{"type":"every","ms":10,"stop_after":3}"#,
+            Duration::ZERO,
+        );
+        let heard = run_until(&mut host, Duration::from_secs(1));
+        let runs: Vec<(u128, &str)> = heard.iter().map(|(t, b)| (*t, b.as_str())).collect();
+        assert_eq!(
+            runs,
+            vec![
+                (10, r#"{"run":1,"timer":0,"type":"tock"}"#),
+                (20, r#"{"run":2,"timer":0,"type":"tock"}"#),
+                (30, r#"{"run":3,"timer":0,"type":"tock"}"#),
+            ]
+        );
+        assert_eq!(host.next_deadline(), None, "nothing is left armed");
+    }
+
+    #[test]
+    fn cancelled_timers_never_run_and_the_rest_keep_their_order() {
+        let mut host = clock();
+        cmd(&mut host, r#"{"type":"after","ms":5}"#, Duration::ZERO);
+        cmd(
+            &mut host,
+            r#"{"type":"every","ms":5,"stop_after":0}"#,
+            Duration::ZERO,
+        );
+        // Both due at 5 ms: the one set first runs first.
+        let heard = run_until(&mut host, Duration::from_millis(5));
+        assert_eq!(heard.len(), 2);
+        assert!(heard[0].1.contains("once"), "{heard:?}");
+        assert!(heard[1].1.contains("tock"), "{heard:?}");
+        cmd(
+            &mut host,
+            r#"{"type":"after","ms":1}"#,
+            Duration::from_millis(6),
+        );
+        cmd(
+            &mut host,
+            r#"{"type":"cancel_all"}"#,
+            Duration::from_millis(6),
+        );
+        // Cancelling twice, or a timer that already ran, is harmless.
+        cmd(
+            &mut host,
+            r#"{"type":"cancel_all"}"#,
+            Duration::from_millis(6),
+        );
+        assert!(run_until(&mut host, Duration::from_secs(1)).is_empty());
+    }
+
+    #[test]
+    fn a_panicking_run_loses_its_output_but_not_the_timer() {
+        let mut host = clock();
+        cmd(&mut host, r#"{"type":"flaky","ms":10}"#, Duration::ZERO);
+        let heard = run_until(&mut host, Duration::from_millis(30));
+        let times: Vec<u128> = heard.iter().map(|(t, _)| *t).collect();
+        // The run at 20 ms panicked: what it sent is dropped, the timer
+        // carries on.
+        assert_eq!(times, vec![10, 30], "{heard:?}");
+        assert!(logs(&mut host).contains("panicked in a timer"));
     }
 }

@@ -10,7 +10,7 @@ use glomers::bench::inprocess::factory;
 use glomers::bench::opts::LatencyDist;
 use glomers::bench::sim::{self, Builder, Client};
 use glomers::bench::workloads::txn_rw_register::{validate_reply, TxnGen};
-use glomers::challenges::txn_rw_register::{MicroOp, Payload, TxnRwRegister};
+use glomers::challenges::txn_rw_register::{MicroOp, Payload, TxnOk, TxnRwRegister};
 use glomers::runtime::{Ctx, Error, ErrorCode, Init, Node, Request};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -230,8 +230,6 @@ struct IntermediateVisible {
 
 impl Node for AbortsVisible {
     type Payload = Payload;
-    type Timer = ();
-    type Call = ();
     fn init(_: &Init, _: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
         Ok(AbortsVisible {
             store: HashMap::new(),
@@ -262,15 +260,13 @@ impl Node for AbortsVisible {
                 "aborted (but not rolled back)",
             ));
         }
-        ctx.reply(&msg, &Payload::TxnOk { txn: done });
+        ctx.reply(&msg, &TxnOk { txn: done });
         Ok(())
     }
 }
 
 impl Node for IntermediateVisible {
     type Payload = Payload;
-    type Timer = ();
-    type Call = ();
     fn init(_: &Init, _: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
         Ok(IntermediateVisible {
             store: HashMap::new(),
@@ -299,7 +295,7 @@ impl Node for IntermediateVisible {
         for (k, v) in writes.into_iter().rev() {
             self.store.insert(k, v);
         }
-        ctx.reply(&msg, &Payload::TxnOk { txn: done });
+        ctx.reply(&msg, &TxnOk { txn: done });
         Ok(())
     }
 }

@@ -376,10 +376,8 @@ mod tests {
 
     impl Node for Counter {
         type Payload = Msg;
-        type Timer = ();
-        type Call = ();
         fn init(_: &Init, ctx: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
-            ctx.set_timer(Duration::from_secs(1), ());
+            ctx.after(Duration::from_secs(1), |_, _| {});
             Ok(Counter { seen: 0 })
         }
         fn on_message(&mut self, m: Request<Msg>, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {

@@ -149,7 +149,7 @@
 //! stable latency not yet measured on a quiet machine.
 
 use crate::runtime::storage::disk_error;
-use crate::runtime::{Ctx, Error, Init, Node, NodeId, Request};
+use crate::runtime::{Ctx, Error, Init, Node, NodeId, Request, TimerId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -336,22 +336,13 @@ pub enum Payload {
         #[serde(default)]
         topology: Value,
     },
-    /// Its acknowledgement.
-    TopologyOk,
     /// A client value to spread.
     Broadcast {
         /// The value.
         message: Value,
     },
-    /// Its acknowledgement.
-    BroadcastOk,
     /// A client asks for every value this node has.
     Read,
-    /// The answer.
-    ReadOk {
-        /// The values.
-        messages: Vec<Value>,
-    },
     /// Hub → leaf.
     Round(RoundMsg),
     /// Leaf → hub.
@@ -361,19 +352,8 @@ pub enum Payload {
 /// `read_ok` serialized from a borrowed slice.
 #[derive(Serialize)]
 #[serde(tag = "type", rename = "read_ok")]
-struct ReadOkRef<'a> {
+struct ReadOk<'a> {
     messages: &'a [Value],
-}
-
-/// Timers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tick {
-    /// The hub's round.
-    Round,
-    /// The hub's extra round for uplinks that just missed a tick.
-    CatchUp,
-    /// A leaf's uplink slot (generation; stale generations are ignored).
-    Slot(u64),
 }
 
 /// A value as a hashable key, with JSON's structural equality.
@@ -450,6 +430,16 @@ struct HubState {
     leaves: Vec<LeafView>,
 }
 
+impl LeafState {
+    /// Drop the pending slot (its time is about to be recomputed).
+    fn cancel_slot(&mut self, ctx: &mut Ctx<'_, Broadcast>) {
+        self.next_slot = None;
+        if let Some(t) = self.slot_timer.take() {
+            ctx.cancel(t);
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct LeafState {
     /// Own values sent to the hub at least once.
@@ -462,9 +452,9 @@ struct LeafState {
     last_round: Option<(u64, Duration)>,
     /// Uplink offset after a round's arrival, once the hub has sent one.
     slot_offset: Option<Duration>,
-    /// The pending slot timer, if any, and its generation.
+    /// When the pending slot is due, and its timer.
     next_slot: Option<Duration>,
-    slot_gen: u64,
+    slot_timer: Option<TimerId>,
     /// Since when a `round` with values awaits our report.
     unreported_since: Option<Duration>,
     /// We hold fewer values of some origin than the hub said it has.
@@ -560,8 +550,7 @@ impl Broadcast {
         if let Role::Leaf(leaf) = &mut self.role {
             if leaf.slot_offset.is_none() && leaf.next_slot.is_some_and(|at| at > ctx.now()) {
                 // No grid yet: a new value goes up at once.
-                leaf.next_slot = None;
-                leaf.slot_gen += 1;
+                leaf.cancel_slot(ctx);
             }
             self.ensure_slot(ctx, false);
         }
@@ -589,7 +578,7 @@ impl Broadcast {
             while hub.next_round_at <= now {
                 hub.next_round_at += batch;
             }
-            ctx.set_timer(hub.next_round_at - now, Tick::Round);
+            ctx.after(hub.next_round_at - now, |n, ctx| n.hub_round(false, ctx));
         }
         // Leaves anchor their slots on the grid, so an extra round says how
         // far off the grid it is, and counts as sent at the grid tick.
@@ -662,7 +651,7 @@ impl Broadcast {
             // after a short gathering delay. Leaves that have no slot yet
             // send at random times; their values simply wait for the tick.
             hub.catch_up_pending = true;
-            ctx.set_timer(CATCH_UP_DELAY, Tick::CatchUp);
+            ctx.after(CATCH_UP_DELAY, |n, ctx| n.hub_round(true, ctx));
         }
         if let Some(&(_, sent_at)) = up
             .echo
@@ -750,8 +739,7 @@ impl Broadcast {
         if let Some(at) = leaf.next_slot.filter(|&at| at > now) {
             let want = next_slot_time(leaf, self.cfg.batch, now, false);
             if want.abs_diff(at) > Duration::from_millis(1) {
-                leaf.next_slot = None;
-                leaf.slot_gen += 1;
+                leaf.cancel_slot(ctx);
             }
         }
         self.ensure_slot(ctx, false);
@@ -782,10 +770,10 @@ impl Broadcast {
         }
         let at = next_slot_time(leaf, batch, now, fired);
         leaf.next_slot = Some(at);
-        ctx.set_timer(at - now, Tick::Slot(leaf.slot_gen));
+        leaf.slot_timer = Some(ctx.after(at - now, |n, ctx| n.leaf_slot(ctx)));
     }
 
-    fn leaf_slot(&mut self, gen: u64, ctx: &mut Ctx<'_, Self>) {
+    fn leaf_slot(&mut self, ctx: &mut Ctx<'_, Self>) {
         let now = ctx.now();
         let me = self.me;
         let have = self.have();
@@ -794,10 +782,8 @@ impl Broadcast {
         let Role::Leaf(leaf) = &mut self.role else {
             return;
         };
-        if gen != leaf.slot_gen || leaf.next_slot.is_none() {
-            return;
-        }
         leaf.next_slot = None;
+        leaf.slot_timer = None;
         let resend = leaf.hub_has < leaf.sent_up && now - leaf.last_data_up >= rto;
         let start = if resend { leaf.hub_has } else { leaf.sent_up };
         let missing = leaf.gap && leaf.last_missing_report.is_none_or(|t| now - t >= rto);
@@ -857,8 +843,6 @@ fn next_slot_time(leaf: &LeafState, batch: Duration, now: Duration, fired: bool)
 
 impl Node for Broadcast {
     type Payload = Payload;
-    type Timer = Tick;
-    type Call = ();
 
     fn init(init: &Init, ctx: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
         let cfg = Config::from_args(ctx.args().iter().cloned(), None)?;
@@ -874,7 +858,7 @@ impl Node for Broadcast {
         let n = init.node_ids.len();
         let hub = 0;
         let role = if me == hub {
-            ctx.set_timer(cfg.batch, Tick::Round);
+            ctx.after(cfg.batch, |n, ctx| n.hub_round(false, ctx));
             Role::Hub(HubState {
                 round: 0,
                 last_tick: ctx.now(),
@@ -912,30 +896,24 @@ impl Node for Broadcast {
             if let Role::Leaf(leaf) = &mut node.role {
                 leaf.gap = true;
                 leaf.next_slot = Some(ctx.now());
-                ctx.set_timer(Duration::ZERO, Tick::Slot(leaf.slot_gen));
+                leaf.slot_timer = Some(ctx.after(Duration::ZERO, |n, ctx| n.leaf_slot(ctx)));
             }
         }
         Ok(node)
     }
 
     fn on_message(&mut self, msg: Request<Payload>, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
-        let Request {
-            src: from,
-            msg_id,
-            payload,
-        } = msg;
-        let src = self.index.get(&from).copied();
-        match payload {
-            Payload::Topology { .. } => reply(ctx, &from, msg_id, &Payload::TopologyOk),
+        let from = msg.from;
+        let src = self.index.get(&from.src).copied();
+        match msg.payload {
+            Payload::Topology { .. } => ctx.ack(&from, "topology_ok"),
             Payload::Broadcast { message } => {
                 self.on_client_value(message, ctx)?;
-                reply(ctx, &from, msg_id, &Payload::BroadcastOk);
+                ctx.ack(&from, "broadcast_ok");
             }
             Payload::Read => {
-                let body = ReadOkRef {
-                    messages: &self.messages,
-                };
-                reply(ctx, &from, msg_id, &body);
+                let messages = &self.messages;
+                ctx.reply(&from, &ReadOk { messages });
             }
             Payload::Round(round) => {
                 if src == Some(self.hub) && self.me != self.hub {
@@ -948,29 +926,13 @@ impl Node for Broadcast {
                     self.hub_on_up(l, up, ctx);
                 }
             }
-            Payload::TopologyOk | Payload::BroadcastOk | Payload::ReadOk { .. } => {}
         }
         // Values from a peer: recorded before anything this node says next
         // (its reads, its have vectors) can depend on them.
         if let Err(e) = self.save(ctx) {
-            ctx.log(format_args!("cannot record values from {from}: {e}"));
+            ctx.log(format_args!("cannot record values from {}: {e}", from.src));
         }
         Ok(())
-    }
-
-    fn on_timer(&mut self, timer: Tick, ctx: &mut Ctx<'_, Self>) {
-        match timer {
-            Tick::Round => self.hub_round(false, ctx),
-            Tick::CatchUp => self.hub_round(true, ctx),
-            Tick::Slot(gen) => self.leaf_slot(gen, ctx),
-        }
-    }
-}
-
-/// Reply to a request whose payload has been moved out.
-fn reply<N: Node, P: Serialize>(ctx: &mut Ctx<'_, N>, src: &str, msg_id: Option<u64>, payload: &P) {
-    if let Some(id) = msg_id {
-        ctx.reply_to(src, id, payload);
     }
 }
 

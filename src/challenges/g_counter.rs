@@ -145,9 +145,9 @@
 //! A paused node answers late: its adds are acknowledged only when it
 //! wakes, and its reads wait for a refresh if its cache went stale.
 
-use crate::runtime::kv::{ok_result, read_result, Kv};
+use crate::runtime::kv::{self, Kv};
 use crate::runtime::storage::disk_error;
-use crate::runtime::{Ctx, Error, ErrorCode, Init, MsgId, Node, NodeId, Reply, Request};
+use crate::runtime::{Ctx, Error, ErrorCode, Init, Node, NodeId, ReplyTo, Request};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -195,15 +195,8 @@ pub enum Payload {
         /// The amount to add.
         delta: i64,
     },
-    /// The answer to `add`.
-    AddOk,
     /// A client reads the counter.
     Read,
-    /// The answer to `read`.
-    ReadOk {
-        /// The counter's value.
-        value: i64,
-    },
     /// A peer's own total (sent without `msg_id`; no reply).
     CounterState {
         /// The sender's version of its total.
@@ -233,30 +226,12 @@ pub struct Record {
     pub stamp: u64,
 }
 
-/// The timer.
-#[derive(Debug)]
-pub enum Timer {
-    /// Periodic housekeeping: pushes and refreshes.
-    Tick,
-}
-
-/// Why a seq-kv request was sent.
-#[derive(Debug)]
-pub enum Call {
-    /// The refresh numbered `round` wrote our own key with `version`.
-    Write {
-        /// The refresh it belongs to.
-        round: u64,
-        /// The version it wrote.
-        version: u64,
-    },
-    /// The refresh numbered `round` read `peer`'s key.
-    ReadPeer {
-        /// The refresh it belongs to.
-        round: u64,
-        /// Whose key.
-        peer: NodeId,
-    },
+/// The answer to `read`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename = "read_ok")]
+struct ReadOk {
+    /// The counter's value.
+    value: i64,
 }
 
 /// Where the current refresh is.
@@ -302,8 +277,8 @@ pub struct GCounter {
     fresh_as_of: Option<Duration>,
     /// When the last client request arrived.
     last_client: Option<Duration>,
-    /// Reads waiting for a refresh: `(client, msg_id)`.
-    waiting: Vec<(NodeId, MsgId)>,
+    /// Reads waiting for a refresh.
+    waiting: Vec<ReplyTo>,
     /// Until when a restarted node keeps refreshing while idle.
     grace_until: Option<Duration>,
     /// Records on disk since the last snapshot.
@@ -428,11 +403,14 @@ impl GCounter {
             share: self.own,
             stamp: self.stamp,
         };
-        let call = Call::Write {
-            round: self.round,
-            version: self.own.version,
+        let (round, version) = (self.round, self.own.version);
+        let write = kv::Write {
+            key: key_for(&self.me),
+            value: record,
         };
-        Kv::SEQ.write(ctx, &key_for(&self.me), &record, KV_TIMEOUT, call);
+        Kv::SEQ.rpc(ctx, write, KV_TIMEOUT, move |n, written, ctx| {
+            n.on_written(round, version, written, ctx)
+        });
         self.refresh = Refresh::Writing;
     }
 
@@ -444,16 +422,91 @@ impl GCounter {
         }
         self.fresh_as_of = Some(self.round_started);
         let value = self.value();
-        for (src, msg_id) in std::mem::take(&mut self.waiting) {
-            ctx.reply_to(&src, msg_id, &Payload::ReadOk { value });
+        for to in std::mem::take(&mut self.waiting) {
+            ctx.reply(&to, &ReadOk { value });
+        }
+    }
+
+    /// The refresh numbered `round` wrote our own key with `version`: read
+    /// every peer's.
+    fn on_written(
+        &mut self,
+        round: u64,
+        version: u64,
+        written: Result<(), Error>,
+        ctx: &mut Ctx<'_, Self>,
+    ) {
+        if round != self.round || self.refresh != Refresh::Writing {
+            return;
+        }
+        if let Err(e) = written {
+            ctx.log(format_args!("refresh {round}: writing our key failed: {e}"));
+            self.finish_refresh(true, ctx);
+            return;
+        }
+        self.stored_version = self.stored_version.max(version);
+        if self.peers.is_empty() {
+            self.finish_refresh(false, ctx);
+            return;
+        }
+        for peer in self.peers.clone() {
+            let read = kv::Read {
+                key: key_for(&peer),
+            };
+            Kv::SEQ.rpc(ctx, read, KV_TIMEOUT, move |n, value, ctx| {
+                n.on_peer_read(round, &peer, value.and_then(kv::decode), ctx)
+            });
+        }
+        self.refresh = Refresh::Reading {
+            outstanding: self.peers.len(),
+            failed: false,
+        };
+    }
+
+    /// The refresh numbered `round` read `peer`'s key.
+    fn on_peer_read(
+        &mut self,
+        round: u64,
+        peer: &str,
+        record: Result<Record, Error>,
+        ctx: &mut Ctx<'_, Self>,
+    ) {
+        if round != self.round {
+            return;
+        }
+        let Refresh::Reading {
+            mut outstanding,
+            mut failed,
+        } = self.refresh
+        else {
+            return;
+        };
+        match record {
+            Ok(record) => self.merge(peer, record.share),
+            // The peer has not written yet: it has nothing to add.
+            Err(e) if e.code == ErrorCode::KeyDoesNotExist => {}
+            Err(e) if e.code == ErrorCode::MalformedRequest => {
+                ctx.log(format_args!("ignoring {peer}'s unreadable record: {e}"));
+            }
+            Err(e) => {
+                ctx.log(format_args!("refresh {round}: reading {peer} failed: {e}"));
+                failed = true;
+            }
+        }
+        outstanding = outstanding.saturating_sub(1);
+        if outstanding == 0 {
+            self.finish_refresh(failed, ctx);
+        } else {
+            self.refresh = Refresh::Reading {
+                outstanding,
+                failed,
+            };
         }
     }
 }
 
 impl Node for GCounter {
     type Payload = Payload;
-    type Timer = Timer;
-    type Call = Call;
 
     fn init(init: &Init, ctx: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
         let peers = init
@@ -462,7 +515,10 @@ impl Node for GCounter {
             .filter(|n| **n != init.node_id)
             .cloned()
             .collect();
-        ctx.set_timer(TICK, Timer::Tick);
+        ctx.every(TICK, |n, ctx| {
+            n.maybe_push(ctx);
+            n.maybe_refresh(ctx);
+        });
         let recovered = Self::recover(ctx)?;
         let (saved, records) = recovered.unwrap_or((Saved { v: 0, t: 0, s: 0 }, 0));
         Ok(GCounter {
@@ -507,7 +563,7 @@ impl Node for GCounter {
                         return Err(disk_error(e));
                     }
                 }
-                ctx.reply(&msg, &Payload::AddOk);
+                ctx.ack(&msg, "add_ok");
                 self.maybe_push(ctx);
                 Ok(())
             }
@@ -517,95 +573,19 @@ impl Node for GCounter {
                 if self.cache_is_fresh(now) {
                     ctx.reply(
                         &msg,
-                        &Payload::ReadOk {
+                        &ReadOk {
                             value: self.value(),
                         },
                     );
-                } else if let Some(id) = msg.msg_id {
-                    self.waiting.push((msg.src, id));
+                } else if msg.from.msg_id.is_some() {
+                    self.waiting.push(msg.from);
                     self.maybe_refresh(ctx);
                 }
                 Ok(())
             }
             Payload::CounterState { version, total } => {
-                self.merge(&msg.src, Share { version, total });
+                self.merge(&msg.from.src, Share { version, total });
                 Ok(())
-            }
-            Payload::AddOk | Payload::ReadOk { .. } => Ok(()),
-        }
-    }
-
-    fn on_timer(&mut self, timer: Timer, ctx: &mut Ctx<'_, Self>) {
-        match timer {
-            Timer::Tick => {
-                self.maybe_push(ctx);
-                self.maybe_refresh(ctx);
-                ctx.set_timer(TICK, Timer::Tick);
-            }
-        }
-    }
-
-    fn on_reply(&mut self, call: Call, reply: Result<Reply, Error>, ctx: &mut Ctx<'_, Self>) {
-        match call {
-            Call::Write { round, version } => {
-                if round != self.round || self.refresh != Refresh::Writing {
-                    return;
-                }
-                if let Err(e) = ok_result(reply) {
-                    ctx.log(format_args!("refresh {round}: writing our key failed: {e}"));
-                    self.finish_refresh(true, ctx);
-                    return;
-                }
-                self.stored_version = self.stored_version.max(version);
-                if self.peers.is_empty() {
-                    self.finish_refresh(false, ctx);
-                    return;
-                }
-                let peers = self.peers.clone();
-                for peer in peers {
-                    let call = Call::ReadPeer {
-                        round,
-                        peer: peer.clone(),
-                    };
-                    Kv::SEQ.read(ctx, &key_for(&peer), KV_TIMEOUT, call);
-                }
-                self.refresh = Refresh::Reading {
-                    outstanding: self.peers.len(),
-                    failed: false,
-                };
-            }
-            Call::ReadPeer { round, peer } => {
-                if round != self.round {
-                    return;
-                }
-                let Refresh::Reading {
-                    mut outstanding,
-                    mut failed,
-                } = self.refresh
-                else {
-                    return;
-                };
-                match read_result::<Record>(reply) {
-                    Ok(record) => self.merge(&peer, record.share),
-                    // The peer has not written yet: it has nothing to add.
-                    Err(e) if e.code == ErrorCode::KeyDoesNotExist => {}
-                    Err(e) if e.code == ErrorCode::MalformedRequest => {
-                        ctx.log(format_args!("ignoring {peer}'s unreadable record: {e}"));
-                    }
-                    Err(e) => {
-                        ctx.log(format_args!("refresh {round}: reading {peer} failed: {e}"));
-                        failed = true;
-                    }
-                }
-                outstanding = outstanding.saturating_sub(1);
-                if outstanding == 0 {
-                    self.finish_refresh(failed, ctx);
-                } else {
-                    self.refresh = Refresh::Reading {
-                        outstanding,
-                        failed,
-                    };
-                }
             }
         }
     }

@@ -120,15 +120,8 @@ pub enum Payload {
         /// The element (any JSON value).
         element: Value,
     },
-    /// The answer to `add`.
-    AddOk,
     /// A client reads the set.
     Read,
-    /// The answer to `read`.
-    ReadOk {
-        /// Every element this node holds, once each.
-        value: Vec<Value>,
-    },
     /// Gossip (no `msg_id`, never replied to).
     Gset {
         /// Per origin, the index of the first entry sent and the entries.
@@ -155,11 +148,11 @@ pub enum Mode {
     Ack,
 }
 
-/// The timer.
-#[derive(Debug)]
-pub enum Timer {
-    /// Acks, retries, relays (and pushes when batching).
-    Tick,
+/// The answer to `read`: every element this node holds, once each.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "read_ok")]
+struct ReadOk<'a> {
+    value: &'a [Value],
 }
 
 /// The g-set node.
@@ -395,8 +388,6 @@ fn gossip_from_args(args: &[String]) -> anyhow::Result<Duration> {
 
 impl Node for GSet {
     type Payload = Payload;
-    type Timer = Timer;
-    type Call = ();
 
     fn init(init: &Init, ctx: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
         let gossip = gossip_from_args(ctx.args())?;
@@ -409,7 +400,12 @@ impl Node for GSet {
         let mut members: HashSet<NodeId> = init.node_ids.iter().cloned().collect();
         members.insert(init.node_id.clone());
         let tick = if gossip.is_zero() { ACK_TICK } else { gossip };
-        ctx.set_timer(tick, Timer::Tick);
+        // Acks, retries, relays (and pushes when batching).
+        ctx.every(tick, |n, ctx| {
+            for peer in n.peers.clone() {
+                n.gossip_to(&peer, ctx);
+            }
+        });
         Ok(GSet {
             me: init.node_id.clone(),
             peers,
@@ -432,9 +428,7 @@ impl Node for GSet {
     fn on_message(&mut self, msg: Request<Payload>, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
         match msg.payload {
             Payload::Add { element } => {
-                if let Some(id) = msg.msg_id {
-                    ctx.reply_to(&msg.src, id, &Payload::AddOk);
-                }
+                ctx.ack(&msg.from, "add_ok");
                 if !self.seen.contains(&element.to_string()) {
                     self.hold(element.clone());
                     let me = self.me.clone();
@@ -447,8 +441,12 @@ impl Node for GSet {
                 }
             }
             Payload::Read => {
-                let value = self.elements.clone();
-                ctx.reply(&msg, &Payload::ReadOk { value });
+                ctx.reply(
+                    &msg.from,
+                    &ReadOk {
+                        value: &self.elements,
+                    },
+                );
             }
             Payload::Gset {
                 elems,
@@ -456,26 +454,15 @@ impl Node for GSet {
                 mode,
                 lagging,
             } => {
-                if msg.src == self.me || !self.members.contains(&msg.src) {
-                    ctx.log(format_args!("ignoring gset from non-peer {}", msg.src));
+                let src = msg.from.src;
+                if src == self.me || !self.members.contains(&src) {
+                    ctx.log(format_args!("ignoring gset from non-peer {src}"));
                 } else {
-                    self.on_gossip(msg.src, elems, have, mode, lagging);
+                    self.on_gossip(src, elems, have, mode, lagging);
                 }
             }
-            Payload::AddOk | Payload::ReadOk { .. } => {}
         }
         Ok(())
-    }
-
-    fn on_timer(&mut self, timer: Timer, ctx: &mut Ctx<'_, Self>) {
-        match timer {
-            Timer::Tick => {
-                for peer in self.peers.clone() {
-                    self.gossip_to(&peer, ctx);
-                }
-                ctx.set_timer(self.tick(), Timer::Tick);
-            }
-        }
     }
 }
 

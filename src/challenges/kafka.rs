@@ -120,7 +120,7 @@
 //! without (`maelstrom-runs/records/durability.md`).
 
 use crate::runtime::storage::{disk_error, Disk};
-use crate::runtime::{Ctx, Error, ErrorCode, Init, Node, Request};
+use crate::runtime::{Ctx, Error, Init, Node, Request};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -171,6 +171,31 @@ enum Saved {
     },
 }
 
+/// The offset a sent message got.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename = "send_ok")]
+pub struct SendOk {
+    /// Its offset.
+    pub offset: u64,
+}
+
+/// `[offset, message]` pairs per key, contiguous from the requested offset
+/// (keys with nothing are left out).
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename = "poll_ok")]
+pub struct PollOk {
+    /// Key → pairs.
+    pub msgs: BTreeMap<String, Vec<(u64, Value)>>,
+}
+
+/// The committed offsets known here (unknown keys are left out).
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename = "list_committed_offsets_ok")]
+pub struct ListCommittedOffsetsOk {
+    /// Key → offset.
+    pub offsets: BTreeMap<String, u64>,
+}
+
 /// Messages of the kafka workload, plus the node-to-node `replicate`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -182,38 +207,20 @@ pub enum Payload {
         /// The message, any JSON.
         msg: Value,
     },
-    /// The offset the message got.
-    SendOk {
-        /// Its offset.
-        offset: u64,
-    },
     /// Read each log from the given offset on.
     Poll {
         /// Key → first offset wanted.
         offsets: BTreeMap<String, u64>,
-    },
-    /// `[offset, message]` pairs per key, contiguous from the requested
-    /// offset (keys with nothing are left out).
-    PollOk {
-        /// Key → pairs.
-        msgs: BTreeMap<String, Vec<(u64, Value)>>,
     },
     /// A consumer has processed the logs up to these offsets.
     CommitOffsets {
         /// Key → offset.
         offsets: BTreeMap<String, u64>,
     },
-    /// Committed.
-    CommitOffsetsOk,
     /// Ask for the committed offsets of some keys.
     ListCommittedOffsets {
         /// The keys.
         keys: Vec<String>,
-    },
-    /// The committed offsets known here (unknown keys are left out).
-    ListCommittedOffsetsOk {
-        /// Key → offset.
-        offsets: BTreeMap<String, u64>,
     },
     /// Node to node: the sender's events `(base, upto]`, its clock, and its
     /// acknowledgement of the receiver's events.
@@ -276,13 +283,6 @@ pub struct Kafka {
     last_event: u64,
     /// The other nodes.
     peers: Vec<Peer>,
-}
-
-/// Timers of the kafka node.
-#[derive(Debug)]
-pub enum Timer {
-    /// Time to replicate.
-    Tick,
 }
 
 impl Kafka {
@@ -480,8 +480,6 @@ impl Kafka {
 
 impl Node for Kafka {
     type Payload = Payload;
-    type Timer = Timer;
-    type Call = ();
 
     fn init(init: &Init, ctx: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
         let Some(index) = init.node_ids.iter().position(|id| *id == init.node_id) else {
@@ -499,7 +497,7 @@ impl Node for Kafka {
             })
             .collect();
         if !peers.is_empty() {
-            ctx.set_timer(TICK, Timer::Tick);
+            ctx.every(TICK, |n, ctx| n.replicate(ctx));
         }
         let mut node = Kafka {
             index: index as u64,
@@ -529,7 +527,7 @@ impl Node for Kafka {
                     .append_json(&Saved::Own { e: event.clone() })
                     .map_err(disk_error)?;
                 let offset = self.apply_own(event).unwrap_or_default();
-                ctx.reply(&msg, &Payload::SendOk { offset });
+                ctx.reply(&msg, &SendOk { offset });
             }
             Payload::Poll { ref offsets } => {
                 let frontier = self.frontier();
@@ -549,7 +547,7 @@ impl Node for Kafka {
                         msgs.insert(key.clone(), pairs);
                     }
                 }
-                ctx.reply(&msg, &Payload::PollOk { msgs });
+                ctx.reply(&msg, &PollOk { msgs });
             }
             Payload::CommitOffsets { ref offsets } => {
                 for (key, &offset) in offsets {
@@ -565,14 +563,14 @@ impl Node for Kafka {
                         .map_err(disk_error)?;
                     self.apply_own(event);
                 }
-                ctx.reply(&msg, &Payload::CommitOffsetsOk);
+                ctx.ack(&msg, "commit_offsets_ok");
             }
             Payload::ListCommittedOffsets { ref keys } => {
                 let offsets = keys
                     .iter()
                     .filter_map(|k| self.committed.get(k).map(|o| (k.clone(), *o)))
                     .collect();
-                ctx.reply(&msg, &Payload::ListCommittedOffsetsOk { offsets });
+                ctx.reply(&msg, &ListCommittedOffsetsOk { offsets });
             }
             Payload::Replicate {
                 base,
@@ -581,34 +579,13 @@ impl Node for Kafka {
                 ack,
                 events,
             } => {
-                if let Err(e) =
-                    self.on_replicate(&msg.src, base, upto, clock, ack, events, ctx.disk())
-                {
-                    ctx.log(format_args!("cannot record a batch from {}: {e}", msg.src));
-                }
-            }
-            Payload::SendOk { .. }
-            | Payload::PollOk { .. }
-            | Payload::CommitOffsetsOk
-            | Payload::ListCommittedOffsetsOk { .. } => {
-                if msg.msg_id.is_some() {
-                    return Err(Error::new(
-                        ErrorCode::NotSupported,
-                        "reply types are not requests",
-                    ));
+                let src = &msg.from.src;
+                if let Err(e) = self.on_replicate(src, base, upto, clock, ack, events, ctx.disk()) {
+                    ctx.log(format_args!("cannot record a batch from {src}: {e}"));
                 }
             }
         }
         Ok(())
-    }
-
-    fn on_timer(&mut self, timer: Timer, ctx: &mut Ctx<'_, Self>) {
-        match timer {
-            Timer::Tick => {
-                self.replicate(ctx);
-                ctx.set_timer(TICK, Timer::Tick);
-            }
-        }
     }
 }
 

@@ -91,7 +91,7 @@
 //! - No pipelining beyond one append in flight per follower: batching
 //!   already amortises the round trip at the guide's rates.
 
-use crate::runtime::{Ctx, Error, ErrorCode, Init, MsgId, Node, NodeId, Request};
+use crate::runtime::{Ctx, Error, ErrorCode, Init, MsgId, Node, NodeId, ReplyTo, Request};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -268,13 +268,6 @@ struct Progress {
     in_flight: Option<Duration>,
     /// When anything was last sent.
     last_sent: Duration,
-}
-
-/// The timer.
-#[derive(Debug)]
-pub enum Timer {
-    /// Elections, heartbeats, re-sends.
-    Tick,
 }
 
 /// The Raft lin-kv node.
@@ -706,8 +699,6 @@ impl LinKv {
 
 impl Node for LinKv {
     type Payload = Payload;
-    type Timer = Timer;
-    type Call = ();
 
     fn init(init: &Init, ctx: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
         let peers = init
@@ -716,7 +707,8 @@ impl Node for LinKv {
             .filter(|n| **n != init.node_id)
             .cloned()
             .collect();
-        ctx.set_timer(TICK, Timer::Tick);
+        // Elections, heartbeats, re-sends.
+        ctx.every(TICK, |n, ctx| n.tick(ctx));
         let mut node = LinKv {
             me: init.node_id.clone(),
             peers,
@@ -738,14 +730,14 @@ impl Node for LinKv {
     }
 
     fn on_message(&mut self, msg: Request<Payload>, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
-        let src = msg.src;
+        let ReplyTo { src, msg_id } = msg.from;
         match msg.payload {
-            Payload::Read { key } => self.client_op(src, msg.msg_id, Op::Read { key }, ctx)?,
+            Payload::Read { key } => self.client_op(src, msg_id, Op::Read { key }, ctx)?,
             Payload::Write { key, value } => {
-                self.client_op(src, msg.msg_id, Op::Write { key, value }, ctx)?
+                self.client_op(src, msg_id, Op::Write { key, value }, ctx)?
             }
             Payload::Cas { key, from, to } => {
-                self.client_op(src, msg.msg_id, Op::Cas { key, from, to }, ctx)?
+                self.client_op(src, msg_id, Op::Cas { key, from, to }, ctx)?
             }
             Payload::RequestVote {
                 term,
@@ -807,20 +799,19 @@ impl Node for LinKv {
         }
         Ok(())
     }
+}
 
-    fn on_timer(&mut self, timer: Timer, ctx: &mut Ctx<'_, Self>) {
-        match timer {
-            Timer::Tick => {
-                let now = ctx.now();
-                if self.role == Role::Leader {
-                    self.replicate(ctx, true);
-                } else if now >= self.election_at {
-                    self.stand(ctx);
-                }
-                self.proxied.retain(|_, (_, _, deadline)| *deadline > now);
-                ctx.set_timer(TICK, Timer::Tick);
-            }
+impl LinKv {
+    /// The periodic tick: heartbeats and re-sends as leader, an election
+    /// when one is due, and proxied requests past their deadline dropped.
+    fn tick(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let now = ctx.now();
+        if self.role == Role::Leader {
+            self.replicate(ctx, true);
+        } else if now >= self.election_at {
+            self.stand(ctx);
         }
+        self.proxied.retain(|_, (_, _, deadline)| *deadline > now);
     }
 }
 

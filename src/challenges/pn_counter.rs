@@ -156,15 +156,8 @@ pub enum Payload {
         /// The amount to add.
         delta: i64,
     },
-    /// The answer to `add`.
-    AddOk,
     /// A client reads the counter.
     Read,
-    /// The answer to `read`.
-    ReadOk {
-        /// The counter's value.
-        value: i64,
-    },
     /// A node's whole state (sent without `msg_id`; never replied to).
     PnState {
         /// The sender's entries.
@@ -187,11 +180,12 @@ pub enum Mode {
     Ack,
 }
 
-/// The timer.
-#[derive(Debug)]
-pub enum Timer {
-    /// Gossip tick.
-    Tick,
+/// The answer to `read`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename = "read_ok")]
+struct ReadOk {
+    /// The counter's value.
+    value: i64,
 }
 
 /// The node's tuning, read from its arguments at init.
@@ -258,8 +252,6 @@ pub struct PnCounter {
     /// Peers that pushed to us since our last message to them and may not
     /// know that we hold what they pushed.
     owe_ack: HashSet<NodeId>,
-    /// Our tuning.
-    config: Config,
 }
 
 /// True if every entry of `a` is at or below the same entry of `b`.
@@ -350,8 +342,6 @@ impl PnCounter {
 
 impl Node for PnCounter {
     type Payload = Payload;
-    type Timer = Timer;
-    type Call = ();
 
     fn init(init: &Init, ctx: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
         let config = Config::from_args(ctx.args())?;
@@ -366,7 +356,7 @@ impl Node for PnCounter {
         // Every peer starts out "shown" the empty state: nothing to push
         // until something is added.
         let shown = peers.iter().map(|p| (p.clone(), Counts::new())).collect();
-        ctx.set_timer(config.gossip, Timer::Tick);
+        ctx.every(config.gossip, |n, ctx| n.gossip(ctx));
         Ok(PnCounter {
             me: init.node_id.clone(),
             peers,
@@ -375,7 +365,6 @@ impl Node for PnCounter {
             shown,
             sent: BTreeMap::new(),
             owe_ack: HashSet::new(),
-            config,
         })
     }
 
@@ -383,27 +372,17 @@ impl Node for PnCounter {
         match msg.payload {
             Payload::Add { delta } => {
                 self.add(delta)?;
-                ctx.reply(&msg, &Payload::AddOk);
+                ctx.ack(&msg, "add_ok");
             }
             Payload::Read => {
                 let value = self.value().ok_or_else(|| {
                     Error::new(ErrorCode::Crash, "the counter does not fit an i64")
                 })?;
-                ctx.reply(&msg, &Payload::ReadOk { value });
+                ctx.reply(&msg, &ReadOk { value });
             }
-            Payload::PnState { counts, mode } => self.on_state(msg.src, counts, mode, ctx),
-            Payload::AddOk | Payload::ReadOk { .. } => {}
+            Payload::PnState { counts, mode } => self.on_state(msg.from.src, counts, mode, ctx),
         }
         Ok(())
-    }
-
-    fn on_timer(&mut self, timer: Timer, ctx: &mut Ctx<'_, Self>) {
-        match timer {
-            Timer::Tick => {
-                self.gossip(ctx);
-                ctx.set_timer(self.config.gossip, Timer::Tick);
-            }
-        }
     }
 }
 

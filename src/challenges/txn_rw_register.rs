@@ -105,7 +105,7 @@
 //! caught up.
 
 use crate::runtime::storage::{disk_error, Disk};
-use crate::runtime::{Ctx, Error, ErrorCode, Init, Node, NodeId, Request};
+use crate::runtime::{Ctx, Error, Init, Node, NodeId, Request};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -207,11 +207,6 @@ pub enum Payload {
         /// The micro-ops, in order.
         txn: Vec<MicroOp>,
     },
-    /// The executed transaction.
-    TxnOk {
-        /// The micro-ops with reads filled in.
-        txn: Vec<MicroOp>,
-    },
     /// Log entries from their origin node.
     Replicate {
         /// Entries in `seq` order.
@@ -224,11 +219,12 @@ pub enum Payload {
     },
 }
 
-/// Timers of the node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timer {
-    /// Send unacknowledged entries to every peer.
-    Gossip,
+/// The executed transaction: the micro-ops with reads filled in.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename = "txn_ok")]
+pub struct TxnOk {
+    /// The micro-ops with reads filled in.
+    pub txn: Vec<MicroOp>,
 }
 
 /// A register's state.
@@ -420,8 +416,6 @@ impl TxnRwRegister {
 
 impl Node for TxnRwRegister {
     type Payload = Payload;
-    type Timer = Timer;
-    type Call = ();
 
     fn init(init: &Init, ctx: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
         let index = init
@@ -436,7 +430,8 @@ impl Node for TxnRwRegister {
             .cloned()
             .collect();
         if !peers.is_empty() {
-            ctx.set_timer(GOSSIP_INTERVAL, Timer::Gossip);
+            // Send unacknowledged entries to every peer.
+            ctx.every(GOSSIP_INTERVAL, |n, ctx| n.gossip(ctx));
         }
         let mut node = TxnRwRegister {
             index: u32::try_from(index).unwrap_or(u32::MAX),
@@ -456,37 +451,26 @@ impl Node for TxnRwRegister {
         match msg.payload {
             Payload::Txn { ref txn } => {
                 let done = self.execute(txn.clone(), ctx.disk()).map_err(disk_error)?;
-                ctx.reply(&msg, &Payload::TxnOk { txn: done });
+                ctx.reply(&msg, &TxnOk { txn: done });
                 Ok(())
             }
             Payload::Replicate { entries } => {
+                let src = &msg.from.src;
                 let upto = self
-                    .receive_durably(&msg.src, entries, ctx.disk())
+                    .receive_durably(src, entries, ctx.disk())
                     .map_err(disk_error)?;
-                ctx.send(&msg.src, &Payload::ReplicateOk { upto });
+                ctx.send(src, &Payload::ReplicateOk { upto });
                 Ok(())
             }
             Payload::ReplicateOk { upto } => {
-                if let Some(a) = self.acked.get_mut(&msg.src) {
+                let src = msg.from.src;
+                if let Some(a) = self.acked.get_mut(&src) {
                     *a = (*a).max(upto);
-                } else if self.peers.contains(&msg.src) {
-                    self.acked.insert(msg.src.clone(), upto);
+                } else if self.peers.contains(&src) {
+                    self.acked.insert(src, upto);
                 }
                 self.compact();
                 Ok(())
-            }
-            Payload::TxnOk { .. } => Err(Error::new(
-                ErrorCode::NotSupported,
-                "txn_ok is a reply, not a request",
-            )),
-        }
-    }
-
-    fn on_timer(&mut self, timer: Timer, ctx: &mut Ctx<'_, Self>) {
-        match timer {
-            Timer::Gossip => {
-                self.gossip(ctx);
-                ctx.set_timer(GOSSIP_INTERVAL, Timer::Gossip);
             }
         }
     }

@@ -84,16 +84,19 @@ const TICK_BITS: u32 = 63 - NODE_BITS;
 pub const BLOCK: u64 = 1 << 24;
 
 /// Messages of the unique-ids workload.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Payload {
     /// A client asks for a fresh id.
     Generate {},
-    /// The answer.
-    GenerateOk {
-        /// The id: unique across all nodes and restarts.
-        id: u64,
-    },
+}
+
+/// The answer to `generate`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename = "generate_ok")]
+struct GenerateOk {
+    /// The id: unique across all nodes and restarts.
+    id: u64,
 }
 
 /// The id generator of one node.
@@ -131,8 +134,6 @@ impl UniqueIds {
 
 impl Node for UniqueIds {
     type Payload = Payload;
-    type Timer = ();
-    type Call = ();
 
     fn init(init: &Init, ctx: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
         let Some(node) = init.node_ids.iter().position(|n| *n == init.node_id) else {
@@ -156,14 +157,10 @@ impl Node for UniqueIds {
     }
 
     fn on_message(&mut self, msg: Request<Payload>, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
-        match msg.payload {
-            Payload::Generate {} => {
-                let id = self.next_id(ctx.boot_time() + ctx.now(), ctx)?;
-                ctx.reply(&msg, &Payload::GenerateOk { id });
-                Ok(())
-            }
-            Payload::GenerateOk { .. } => Ok(()),
-        }
+        let Payload::Generate {} = msg.payload;
+        let id = self.next_id(ctx.boot_time() + ctx.now(), ctx)?;
+        ctx.reply(&msg.from, &GenerateOk { id });
+        Ok(())
     }
 }
 

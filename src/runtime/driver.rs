@@ -22,31 +22,170 @@ use std::time::{Duration, Instant};
 pub const TRACE_ENV: &str = "GLOMERS_LOG";
 
 /// Run node `N` on stdin and stdout until stdin closes, with the process's
-/// command-line arguments as [`super::Ctx::args`].
+/// command-line arguments: `Driver::new().run::<N>()`.
 pub fn run<N: Node>() -> anyhow::Result<()> {
-    run_args::<N>(std::env::args().skip(1).collect())
+    Driver::new().run::<N>()
 }
 
-/// [`run`] with the given arguments as [`super::Ctx::args`].
-pub fn run_args<N: Node>(args: Vec<String>) -> anyhow::Result<()> {
-    drive::<N>(std::io::stdin(), std::io::stdout(), std::io::stderr(), args)
-}
-
-/// Run node `N` on the given streams until `input` closes (no arguments).
-pub fn run_with<N: Node>(
-    input: impl Read + Send + 'static,
-    output: impl Write,
-    log: impl Write,
-) -> anyhow::Result<()> {
-    drive::<N>(input, output, log, Vec::new())
-}
-
-fn drive<N: Node>(
-    input: impl Read + Send + 'static,
-    mut output: impl Write,
-    mut log: impl Write,
+/// How to run a node for real: its arguments, its streams, its logging and
+/// its RNG seed, each with a default, then [`Driver::run`].
+///
+/// | setting | default |
+/// |---|---|
+/// | [`Driver::args`] | the process's arguments after the program name |
+/// | [`Driver::input`] | stdin |
+/// | [`Driver::output`] | stdout |
+/// | [`Driver::log`] | stderr |
+/// | [`Driver::trace`] | on when [`TRACE_ENV`] is set (not empty, not `0`) |
+/// | [`Driver::seed`] | random |
+/// | the disk | files in [`DISK_ENV`]'s directory when set, else memory |
+///
+/// ```no_run
+/// # use glomers::runtime::Driver;
+/// # use glomers::challenges::echo::Echo;
+/// Driver::new()
+///     .args(vec!["--verbose".into()])
+///     .input(std::io::Cursor::new(Vec::<u8>::new()))
+///     .output(Vec::<u8>::new())
+///     .trace(true)
+///     .run::<Echo>()?;
+/// # anyhow::Ok(())
+/// ```
+pub struct Driver<I = std::io::Stdin, O = std::io::Stdout, L = std::io::Stderr> {
+    /// What [`super::Ctx::args`] reports.
     args: Vec<String>,
+    /// Where input lines come from; read on a thread of its own.
+    input: I,
+    /// Where messages go.
+    output: O,
+    /// Where the node's log lines go.
+    log: L,
+    /// Log every message received and sent.
+    trace: bool,
+    /// The node's RNG seed; random when `None`.
+    seed: Option<u64>,
+}
+
+impl Driver {
+    /// The defaults: the process's arguments, stdin, stdout and stderr.
+    pub fn new() -> Self {
+        Driver {
+            args: std::env::args().skip(1).collect(),
+            input: std::io::stdin(),
+            output: std::io::stdout(),
+            log: std::io::stderr(),
+            trace: std::env::var_os(TRACE_ENV).is_some_and(|v| !v.is_empty() && v != "0"),
+            seed: None,
+        }
+    }
+}
+
+impl Default for Driver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<I: Read + Send + 'static, O: Write, L: Write> Driver<I, O, L> {
+    /// The node's arguments, as [`super::Ctx::args`] reports them.
+    pub fn args(mut self, args: Vec<String>) -> Self {
+        self.args = args;
+        self
+    }
+
+    /// Read input from `input` instead of stdin.
+    pub fn input<I2: Read + Send + 'static>(self, input: I2) -> Driver<I2, O, L> {
+        let Driver {
+            args,
+            output,
+            log,
+            trace,
+            seed,
+            ..
+        } = self;
+        Driver {
+            args,
+            input,
+            output,
+            log,
+            trace,
+            seed,
+        }
+    }
+
+    /// Write messages to `output` instead of stdout.
+    pub fn output<O2: Write>(self, output: O2) -> Driver<I, O2, L> {
+        let Driver {
+            args,
+            input,
+            log,
+            trace,
+            seed,
+            ..
+        } = self;
+        Driver {
+            args,
+            input,
+            output,
+            log,
+            trace,
+            seed,
+        }
+    }
+
+    /// Write the node's log to `log` instead of stderr.
+    pub fn log<L2: Write>(self, log: L2) -> Driver<I, O, L2> {
+        let Driver {
+            args,
+            input,
+            output,
+            trace,
+            seed,
+            ..
+        } = self;
+        Driver {
+            args,
+            input,
+            output,
+            log,
+            trace,
+            seed,
+        }
+    }
+
+    /// Log every message received and sent (or not), whatever
+    /// [`TRACE_ENV`] says.
+    pub fn trace(mut self, trace: bool) -> Self {
+        self.trace = trace;
+        self
+    }
+
+    /// Seed the node's RNG ([`super::Ctx::rng`]) instead of drawing a
+    /// random seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Run node `N` until the input closes.
+    pub fn run<N: Node>(self) -> anyhow::Result<()> {
+        drive::<N>(self)
+    }
+}
+
+// One loop: read, feed, fire timers, flush. Its length is the select and
+// its three input cases, kept together so the order of effects is visible.
+fn drive<N: Node>(
+    driver: Driver<impl Read + Send + 'static, impl Write, impl Write>,
 ) -> anyhow::Result<()> {
+    let Driver {
+        args,
+        input,
+        mut output,
+        mut log,
+        trace,
+        seed,
+    } = driver;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()?;
@@ -55,7 +194,7 @@ fn drive<N: Node>(
         .name("stdin".into())
         .spawn(move || read_chunks(input, tx))?;
     let start = Instant::now();
-    let mut host = NodeHost::<N>::new(rand::random());
+    let mut host = NodeHost::<N>::new(seed.unwrap_or_else(rand::random));
     // The incarnation's wall-clock start, read once here so handlers never
     // touch the clock themselves.
     let boot_time = std::time::SystemTime::now()
@@ -66,7 +205,7 @@ fn drive<N: Node>(
     if let Some(dir) = std::env::var_os(DISK_ENV).filter(|d| !d.is_empty()) {
         host.set_disk(Box::new(FileDisk::new(dir)));
     }
-    host.set_trace(std::env::var_os(TRACE_ENV).is_some_and(|v| !v.is_empty() && v != "0"));
+    host.set_trace(trace);
     let mut pending: Vec<u8> = Vec::new();
     rt.block_on(async {
         loop {

@@ -5,10 +5,10 @@
 
 use super::message::write_envelope;
 use super::message::{
-    BodyHeader, ErrorBody, Init, MsgId, MsgIdOnly, NodeId, OutBody, RawEnvelope, Reply, Request,
-    TypeOnly,
+    BodyHeader, ErrorBody, Init, MsgId, MsgIdOnly, NodeId, OutBody, RawEnvelope, Reply, ReplyTo,
+    Request, TypeOnly,
 };
-use super::node::{Ctx, Node};
+use super::node::{Ctx, Node, ReplyFn, TimerFn, TimerId};
 use super::parse;
 use super::queue::EventQueue;
 use super::storage::{Disk, MemDisk};
@@ -35,13 +35,22 @@ pub(crate) struct Core<N: Node> {
     pub(crate) node_ids: Vec<NodeId>,
     pub(crate) rng: SmallRng,
     next_msg_id: MsgId,
-    /// Outstanding RPCs by `msg_id`: why they were sent and when they expire.
-    pending: HashMap<MsgId, (N::Call, Duration)>,
+    /// Outstanding RPCs by `msg_id`: their continuations.
+    pending: HashMap<MsgId, ReplyFn<N>>,
     /// RPC deadlines, lazily cleaned: an entry whose RPC was answered is
     /// skipped when it comes up. Ties go in sending order (msg_ids rise).
     rpc_deadlines: EventQueue<MsgId>,
-    /// Timers by deadline; timers due together fire in the order set.
-    timers: EventQueue<N::Timer>,
+    /// Timers by deadline; timers due together fire in the order set. A
+    /// cancelled timer stays queued and is skipped (it has no entry in
+    /// `timer_fns`).
+    timers: EventQueue<TimerId>,
+    /// Live timers' continuations, and the period of a repeating one.
+    timer_fns: HashMap<TimerId, (Option<Duration>, TimerFn<N>)>,
+    /// The last [`TimerId`] handed out.
+    last_timer: u64,
+    /// The repeating timer whose continuation is running, and whether it
+    /// cancelled itself meanwhile (so it is not re-armed).
+    firing: Option<(TimerId, bool)>,
     /// Serialized output lines, newline-terminated, waiting to be written.
     out: Vec<u8>,
     /// Log lines waiting to be written to stderr.
@@ -102,13 +111,31 @@ impl<N: Node> Core<N> {
         self.emit(dest, &body, None, Some(in_reply_to));
     }
 
-    pub(crate) fn register_rpc(&mut self, id: MsgId, deadline: Duration, call: N::Call) {
-        self.pending.insert(id, (call, deadline));
+    pub(crate) fn register_rpc(&mut self, id: MsgId, deadline: Duration, then: ReplyFn<N>) {
+        self.pending.insert(id, then);
         self.rpc_deadlines.schedule(deadline, id);
     }
 
-    pub(crate) fn set_timer(&mut self, deadline: Duration, timer: N::Timer) {
-        self.timers.schedule(deadline, timer);
+    pub(crate) fn set_timer(
+        &mut self,
+        deadline: Duration,
+        period: Option<Duration>,
+        then: TimerFn<N>,
+    ) -> TimerId {
+        self.last_timer += 1;
+        let id = TimerId(self.last_timer);
+        self.timer_fns.insert(id, (period, then));
+        self.timers.schedule(deadline, id);
+        id
+    }
+
+    pub(crate) fn cancel_timer(&mut self, id: TimerId) {
+        self.timer_fns.remove(&id);
+        if let Some((firing, cancelled)) = &mut self.firing {
+            if *firing == id {
+                *cancelled = true;
+            }
+        }
     }
 
     /// Clean up after a handler panicked: drop everything it emitted in the
@@ -165,6 +192,9 @@ impl<N: Node> NodeHost<N> {
                 pending: HashMap::new(),
                 rpc_deadlines: EventQueue::new(),
                 timers: EventQueue::new(),
+                timer_fns: HashMap::new(),
+                last_timer: 0,
+                firing: None,
                 out: Vec::new(),
                 logs: Vec::new(),
                 trace: false,
@@ -249,39 +279,58 @@ impl<N: Node> NodeHost<N> {
     /// Fire every timer and RPC timeout that is due at `now`.
     pub fn tick(&mut self, now: Duration) {
         loop {
-            if let Some((_, timer)) = self.core.timers.pop_due(now) {
-                if let Some(node) = self.node.as_mut() {
-                    let mark = self.core.out.len();
-                    let mut ctx = Ctx {
-                        core: &mut self.core,
-                        now,
-                    };
-                    if guarded(|| node.on_timer(timer, &mut ctx)).is_none() {
-                        self.core.after_panic("on_timer", mark);
-                    }
-                }
+            if let Some((_, id)) = self.core.timers.pop_due(now) {
+                self.fire_timer(id, now);
                 continue;
             }
             if let Some((_, id)) = self.core.rpc_deadlines.pop_due(now) {
                 // Every msg_id is registered once, so a pending entry for
                 // `id` is this deadline's; none means it was answered.
-                if let Some((call, _)) = self.core.pending.remove(&id) {
-                    if let Some(node) = self.node.as_mut() {
-                        let mark = self.core.out.len();
-                        let mut ctx = Ctx {
-                            core: &mut self.core,
-                            now,
-                        };
-                        let fired =
-                            guarded(|| node.on_reply(call, Err(Error::timeout()), &mut ctx));
-                        if fired.is_none() {
-                            self.core.after_panic("on_reply", mark);
-                        }
-                    }
+                if let Some(then) = self.core.pending.remove(&id) {
+                    self.run_reply(then, Err(Error::timeout()), now);
                 }
                 continue;
             }
             break;
+        }
+    }
+
+    /// Run timer `id`'s continuation (unless it was cancelled), and re-arm
+    /// it one period later if it repeats and did not cancel itself.
+    fn fire_timer(&mut self, id: TimerId, now: Duration) {
+        let Some((period, mut then)) = self.core.timer_fns.remove(&id) else {
+            return;
+        };
+        let Some(node) = self.node.as_mut() else {
+            return;
+        };
+        let mark = self.core.out.len();
+        self.core.firing = Some((id, false));
+        let mut ctx = Ctx {
+            core: &mut self.core,
+            now,
+        };
+        if guarded(|| then(node, &mut ctx)).is_none() {
+            self.core.after_panic("a timer", mark);
+        }
+        let cancelled = matches!(self.core.firing.take(), Some((_, true)));
+        if let (Some(period), false) = (period, cancelled) {
+            self.core.timer_fns.insert(id, (Some(period), then));
+            self.core.timers.schedule(now + period, id);
+        }
+    }
+
+    /// Run an RPC's continuation with its outcome.
+    fn run_reply(&mut self, then: ReplyFn<N>, result: Result<Reply, Error>, now: Duration) {
+        if let Some(node) = self.node.as_mut() {
+            let mark = self.core.out.len();
+            let mut ctx = Ctx {
+                core: &mut self.core,
+                now,
+            };
+            if guarded(|| then(node, result, &mut ctx)).is_none() {
+                self.core.after_panic("an RPC continuation", mark);
+            }
         }
     }
 
@@ -410,8 +459,10 @@ impl<N: Node> NodeHost<N> {
             return;
         };
         let request = Request {
-            src: src.to_owned(),
-            msg_id,
+            from: ReplyTo {
+                src: src.to_owned(),
+                msg_id,
+            },
             payload,
         };
         let mark = self.core.out.len();
@@ -434,7 +485,7 @@ impl<N: Node> NodeHost<N> {
     }
 
     fn handle_reply(&mut self, env: RawEnvelope<'_>, is_error: bool, irt: MsgId, now: Duration) {
-        let Some((call, _)) = self.core.pending.remove(&irt) else {
+        let Some(then) = self.core.pending.remove(&irt) else {
             if self.core.trace {
                 self.core.log(format_args!(
                     "dropping a reply from {} to unknown or expired request {irt}",
@@ -457,16 +508,7 @@ impl<N: Node> NodeHost<N> {
                 body: env.body.to_owned(),
             })
         };
-        if let Some(node) = self.node.as_mut() {
-            let mark = self.core.out.len();
-            let mut ctx = Ctx {
-                core: &mut self.core,
-                now,
-            };
-            if guarded(|| node.on_reply(call, result, &mut ctx)).is_none() {
-                self.core.after_panic("on_reply", mark);
-            }
-        }
+        self.run_reply(then, result, now);
     }
 
     fn handle_init(&mut self, env: &RawEnvelope<'_>, msg_id: Option<MsgId>, now: Duration) {

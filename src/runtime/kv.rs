@@ -1,11 +1,27 @@
 //! Clients for Maelstrom's services: the key/value stores `seq-kv`,
 //! `lin-kv`, `lww-kv` and the timestamp oracle `lin-tso`.
 //!
-//! A client call is an ordinary [`Ctx::rpc`]: the node names the reason for
-//! the call in its own `Call` type, and decodes the outcome in
-//! [`crate::runtime::Node::on_reply`] with [`read_result`], [`ok_result`] or
-//! [`ts_result`], which turn error replies into typed [`Error`]s
-//! (`KeyDoesNotExist` = 20, `PreconditionFailed` = 22, `Timeout` = 0, …).
+//! A request is a small value ([`Read`], [`Write`], [`Cas`]), sent with
+//! [`Kv::rpc`] and a continuation that hears the decoded outcome: the value
+//! of a `read_ok`, `()` for `write_ok` / `cas_ok`, or the typed [`Error`]
+//! (`KeyDoesNotExist` = 20, `PreconditionFailed` = 22, `Timeout` = 0, …):
+//!
+//! ```
+//! # use glomers::runtime::{kv::{Cas, Kv}, Ctx, Node};
+//! # use std::time::Duration;
+//! # fn bump<N: Node>(ctx: &mut Ctx<'_, N>) {
+//! let cas = Cas { key: "counter", from: 1, to: 2, create_if_missing: true };
+//! Kv::SEQ.rpc(ctx, cas, Duration::from_secs(1), |_node, outcome, ctx| {
+//!     if let Err(e) = outcome {
+//!         ctx.log(format_args!("cas failed: {e}"));
+//!     }
+//! });
+//! # }
+//! ```
+//!
+//! The wire shapes are Maelstrom's (maelstrom: `src/maelstrom/workload/
+//! lin_kv.clj`, `doc/services.md`): `create_if_not_exists` on the wire is
+//! [`Cas::create_if_missing`] here, and is left out when false.
 
 use super::message::MsgId;
 use super::node::{Ctx, Node};
@@ -18,34 +34,84 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// A request to a key/value service.
-#[derive(Debug, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum KvRequest<'a, K: Serialize + ?Sized, V: Serialize + ?Sized> {
-    /// Read a key.
-    Read {
-        /// The key.
-        key: &'a K,
-    },
-    /// Write a key.
-    Write {
-        /// The key.
-        key: &'a K,
-        /// The new value.
-        value: &'a V,
-    },
-    /// Compare-and-set a key.
-    Cas {
-        /// The key.
-        key: &'a K,
-        /// The expected current value.
-        from: &'a V,
-        /// The new value.
-        to: &'a V,
-        /// Create the key with `to` if it does not exist (not in lww-kv).
-        #[serde(skip_serializing_if = "is_false")]
-        create_if_not_exists: bool,
-    },
+/// A request to a key/value service and how its reply decodes.
+pub trait KvOp: Serialize {
+    /// What a successful reply decodes to.
+    type Output;
+    /// Decode the reply (or pass the error on).
+    fn decode(reply: Result<Reply, Error>) -> Result<Self::Output, Error>;
+}
+
+/// Read a key; the outcome is the value as JSON (decode it with
+/// [`decode`]), or error 20 when the key does not exist.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename = "read")]
+pub struct Read<K> {
+    /// The key.
+    pub key: K,
+}
+
+/// Write `value` to `key`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename = "write")]
+pub struct Write<K, V> {
+    /// The key.
+    pub key: K,
+    /// The new value.
+    pub value: V,
+}
+
+/// Set `key` to `to` if it holds `from`; error 22 if it holds something
+/// else, 20 if it does not exist and `create_if_missing` is false.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename = "cas")]
+pub struct Cas<K, V> {
+    /// The key.
+    pub key: K,
+    /// The expected current value.
+    pub from: V,
+    /// The new value.
+    pub to: V,
+    /// Create the key with `to` if it does not exist (not in lww-kv).
+    #[serde(rename = "create_if_not_exists", skip_serializing_if = "is_false")]
+    pub create_if_missing: bool,
+}
+
+#[derive(Deserialize)]
+struct ReadOk<T> {
+    value: T,
+}
+
+impl<K: Serialize> KvOp for Read<K> {
+    type Output = serde_json::Value;
+    fn decode(reply: Result<Reply, Error>) -> Result<serde_json::Value, Error> {
+        reply?.parse::<ReadOk<serde_json::Value>>().map(|r| r.value)
+    }
+}
+
+impl<K: Serialize, V: Serialize> KvOp for Write<K, V> {
+    type Output = ();
+    fn decode(reply: Result<Reply, Error>) -> Result<(), Error> {
+        reply.map(|_| ())
+    }
+}
+
+impl<K: Serialize, V: Serialize> KvOp for Cas<K, V> {
+    type Output = ();
+    fn decode(reply: Result<Reply, Error>) -> Result<(), Error> {
+        reply.map(|_| ())
+    }
+}
+
+/// A value read from a store as `T`, or error 12 if it is not one.
+pub fn decode<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
+    let text = value.to_string();
+    serde_json::from_value(value).map_err(|e| {
+        Error::new(
+            super::ErrorCode::MalformedRequest,
+            format!("unexpected value {text}: {e}"),
+        )
+    })
 }
 
 /// A key/value service, named by its Maelstrom id.
@@ -60,57 +126,19 @@ impl Kv {
     /// The last-write-wins store.
     pub const LWW: Kv = Kv("lww-kv");
 
-    /// Read `key`; decode the reply with [`read_result`].
-    pub fn read<N: Node, K: Serialize + ?Sized>(
+    /// Send `op` and run `then` with its decoded outcome (see
+    /// [`Ctx::rpc`] for timeouts and late replies).
+    pub fn rpc<N: Node, O: KvOp>(
         self,
         ctx: &mut Ctx<'_, N>,
-        key: &K,
+        op: O,
         timeout: Duration,
-        call: N::Call,
+        then: impl FnOnce(&mut N, Result<O::Output, Error>, &mut Ctx<'_, N>) + 'static,
     ) -> MsgId {
-        let req: KvRequest<'_, K, ()> = KvRequest::Read { key };
-        ctx.rpc(self.0, &req, timeout, call)
+        ctx.rpc(self.0, &op, timeout, move |node, reply, ctx| {
+            then(node, O::decode(reply), ctx)
+        })
     }
-
-    /// Write `value` to `key`; decode the reply with [`ok_result`].
-    pub fn write<N: Node, K: Serialize + ?Sized, V: Serialize + ?Sized>(
-        self,
-        ctx: &mut Ctx<'_, N>,
-        key: &K,
-        value: &V,
-        timeout: Duration,
-        call: N::Call,
-    ) -> MsgId {
-        ctx.rpc(self.0, &KvRequest::Write { key, value }, timeout, call)
-    }
-
-    /// Set `key` to `to` if it holds `from` (or, with
-    /// `create_if_not_exists`, if it does not exist); decode the reply with
-    /// [`ok_result`].
-    #[allow(clippy::too_many_arguments)]
-    pub fn cas<N: Node, K: Serialize + ?Sized, V: Serialize + ?Sized>(
-        self,
-        ctx: &mut Ctx<'_, N>,
-        key: &K,
-        from: &V,
-        to: &V,
-        create_if_not_exists: bool,
-        timeout: Duration,
-        call: N::Call,
-    ) -> MsgId {
-        let req = KvRequest::Cas {
-            key,
-            from,
-            to,
-            create_if_not_exists,
-        };
-        ctx.rpc(self.0, &req, timeout, call)
-    }
-}
-
-#[derive(Deserialize)]
-struct ReadOk<T> {
-    value: T,
 }
 
 #[derive(Deserialize)]
@@ -118,34 +146,34 @@ struct TsOk {
     ts: u64,
 }
 
-/// The value of a `read_ok`, or the error (20 when the key does not exist,
-/// 0 on timeout, 12 if the reply is not a `read_ok` of type `T`).
-pub fn read_result<T: DeserializeOwned>(reply: Result<Reply, Error>) -> Result<T, Error> {
-    reply?.parse::<ReadOk<T>>().map(|r| r.value)
-}
-
-/// Success of a `write_ok` / `cas_ok`, or the error (20, 22, 0, …).
-pub fn ok_result(reply: Result<Reply, Error>) -> Result<(), Error> {
-    reply.map(|_| ())
-}
-
 /// The timestamp oracle `lin-tso`.
 #[derive(Debug, Clone, Copy)]
 pub struct Tso;
 
 impl Tso {
-    /// Ask for a timestamp; decode the reply with [`ts_result`].
-    pub fn ts<N: Node>(self, ctx: &mut Ctx<'_, N>, timeout: Duration, call: N::Call) -> MsgId {
+    /// Ask for a timestamp and run `then` with it (or the error).
+    pub fn ts<N: Node>(
+        self,
+        ctx: &mut Ctx<'_, N>,
+        timeout: Duration,
+        then: impl FnOnce(&mut N, Result<u64, Error>, &mut Ctx<'_, N>) + 'static,
+    ) -> MsgId {
         #[derive(Serialize)]
         struct Ts {
             #[serde(rename = "type")]
             kind: &'static str,
         }
-        ctx.rpc("lin-tso", &Ts { kind: "ts" }, timeout, call)
+        ctx.rpc(
+            "lin-tso",
+            &Ts { kind: "ts" },
+            timeout,
+            move |node, reply, ctx| {
+                then(
+                    node,
+                    reply.and_then(|r| r.parse::<TsOk>().map(|r| r.ts)),
+                    ctx,
+                )
+            },
+        )
     }
-}
-
-/// The timestamp of a `ts_ok`, or the error.
-pub fn ts_result(reply: Result<Reply, Error>) -> Result<u64, Error> {
-    reply?.parse::<TsOk>().map(|r| r.ts)
 }

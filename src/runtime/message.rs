@@ -83,14 +83,44 @@ pub(crate) struct OutBody<'a, P: Serialize + ?Sized> {
 }
 
 /// An incoming message delivered to a handler.
+///
+/// The reply address is a field of its own, so that matching the payload by
+/// value (`match msg.payload { … }`) leaves `msg.from` usable for
+/// [`crate::runtime::Ctx::reply`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request<P> {
-    /// Who sent it.
+    /// Who sent it, and the `msg_id` to answer.
+    pub from: ReplyTo,
+    /// The typed payload.
+    pub payload: P,
+}
+
+/// Where a reply goes: the sender and its `msg_id`. Cheap to keep, for a
+/// reply sent later (once a batch is acknowledged, a quorum answers, …).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReplyTo {
+    /// Who sent the request.
     pub src: NodeId,
     /// The sender's `msg_id`; present when the sender expects a reply.
     pub msg_id: Option<MsgId>,
-    /// The typed payload.
-    pub payload: P,
+}
+
+/// Anything that names a reply's address: a [`Request`] or its [`ReplyTo`].
+pub trait AsReplyTo {
+    /// The address.
+    fn reply_to(&self) -> &ReplyTo;
+}
+
+impl AsReplyTo for ReplyTo {
+    fn reply_to(&self) -> &ReplyTo {
+        self
+    }
+}
+
+impl<P> AsReplyTo for Request<P> {
+    fn reply_to(&self) -> &ReplyTo {
+        &self.from
+    }
 }
 
 /// The body of a reply to one of our RPCs, parsed on demand into whatever

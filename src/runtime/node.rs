@@ -2,7 +2,7 @@
 //! [`Ctx`] is everything it may touch.
 
 use super::host::Core;
-use super::message::{Init, MsgId, NodeId, Reply, Request};
+use super::message::{AsReplyTo, Init, MsgId, NodeId, Reply, Request, TypeOnly};
 use super::storage::Disk;
 use super::Error;
 use rand::rngs::SmallRng;
@@ -14,18 +14,29 @@ use std::time::Duration;
 /// A challenge's logic: a plain state machine with no I/O of its own.
 ///
 /// The runtime answers `init` itself, then calls [`Node::init`] to build the
-/// state. After that, every incoming request becomes [`Node::on_message`],
-/// every due timer [`Node::on_timer`], and every reply to (or timeout of) an
-/// RPC sent with [`Ctx::rpc`] becomes [`Node::on_reply`].
-pub trait Node: Sized {
+/// state. After that, every incoming request becomes [`Node::on_message`].
+/// Everything else a node waits for is a continuation it hands to the
+/// [`Ctx`] at the moment it starts waiting: a timer ([`Ctx::after`],
+/// [`Ctx::every`]) or the outcome of an RPC ([`Ctx::rpc`], the service
+/// clients in [`super::kv`]). A node that uses neither writes nothing for
+/// them: no associated types, no empty callbacks.
+///
+/// # Why closures, and why they stay deterministic
+///
+/// Rust has no stable defaults for associated types, so a `type Timer` or
+/// `type Call` on this trait would be written by every node, even echo.
+/// Continuations as closures need no type on the trait, read like the Go
+/// demo library's callbacks (`n.RPC(dest, body, func(msg) …)`), and carry
+/// their own context (which peer, which round) instead of a hand-written
+/// enum. The host keeps them in its queues keyed by `(deadline, order of
+/// setting)` or by `msg_id`, and calls them from the same single thread
+/// that handles messages, so a simulated run on a virtual clock replays
+/// exactly as before: nothing here reads a clock or spawns a task.
+pub trait Node: Sized + 'static {
     /// Every message type the node accepts (from clients and from other
-    /// nodes): a serde enum tagged by `type`.
+    /// nodes): a serde enum tagged by `type`. Replies the node sends need
+    /// not be in it: [`Ctx::reply`] takes any `Serialize`.
     type Payload: DeserializeOwned;
-    /// What a timer carries back to [`Node::on_timer`].
-    type Timer: fmt::Debug;
-    /// What an RPC carries back to [`Node::on_reply`]: the node's own record
-    /// of why it sent the request.
-    type Call: fmt::Debug;
 
     /// Build the node's state once `init` arrives. An error is sent back as
     /// the reply to `init` (code 13) and the node stays uninitialised.
@@ -38,19 +49,17 @@ pub trait Node: Sized {
         msg: Request<Self::Payload>,
         ctx: &mut Ctx<'_, Self>,
     ) -> Result<(), Error>;
-
-    /// A timer set with [`Ctx::set_timer`] is due.
-    fn on_timer(&mut self, timer: Self::Timer, ctx: &mut Ctx<'_, Self>) {
-        let _ = (timer, ctx);
-    }
-
-    /// An RPC sent with [`Ctx::rpc`] got a reply, an error reply, or timed out
-    /// (`Err` with code 0, indefinite). Replies that arrive after the timeout
-    /// are dropped by the runtime and never reach the node.
-    fn on_reply(&mut self, call: Self::Call, reply: Result<Reply, Error>, ctx: &mut Ctx<'_, Self>) {
-        let _ = (call, reply, ctx);
-    }
 }
+
+/// A timer's continuation: runs once, or (for [`Ctx::every`]) each period.
+pub(crate) type TimerFn<N> = Box<dyn FnMut(&mut N, &mut Ctx<'_, N>)>;
+
+/// An RPC's continuation: hears the reply, the error reply or the timeout.
+pub(crate) type ReplyFn<N> = Box<dyn FnOnce(&mut N, Result<Reply, Error>, &mut Ctx<'_, N>)>;
+
+/// A timer set with [`Ctx::after`] or [`Ctx::every`], for [`Ctx::cancel`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TimerId(pub(crate) u64);
 
 /// What a handler may touch: its identity, the clock, the RNG, and an outbox.
 pub struct Ctx<'a, N: Node> {
@@ -103,18 +112,37 @@ impl<'a, N: Node> Ctx<'a, N> {
         self.core.emit(dest, payload, None, None);
     }
 
-    /// Reply to a request. Requests without a `msg_id` cannot be replied to;
-    /// for them this does nothing.
-    pub fn reply<Q, P: Serialize + ?Sized>(&mut self, to: &Request<Q>, payload: &P) {
+    /// Reply to a request: `to` is the request itself or its
+    /// [`Request::from`], which stays usable after the payload was matched
+    /// by value. Requests without a `msg_id` cannot be replied to; for them
+    /// this does nothing. `payload` is any `Serialize` with a `type`, so
+    /// replies need no `*_ok` variants in the node's payload enum.
+    pub fn reply<P: Serialize + ?Sized>(&mut self, to: &impl AsReplyTo, payload: &P) {
+        let to = to.reply_to();
         if let Some(id) = to.msg_id {
             self.core.emit(&to.src, payload, None, Some(id));
         }
     }
 
-    /// Reply to `(src, msg_id)` directly, for replies sent after the request
-    /// itself was dropped (for example once a batch is acknowledged).
+    /// Reply with a body that is only a `type`, such as `topology_ok`.
+    pub fn ack(&mut self, to: &impl AsReplyTo, kind: &str) {
+        self.reply(to, &TypeOnly { kind });
+    }
+
+    /// Reply to `(src, msg_id)` directly (prefer keeping the request's
+    /// [`super::ReplyTo`] and calling [`Ctx::reply`]).
     pub fn reply_to<P: Serialize + ?Sized>(&mut self, src: &str, msg_id: MsgId, payload: &P) {
         self.core.emit(src, payload, None, Some(msg_id));
+    }
+
+    /// Send `error` as the reply to a request (nothing if it had no
+    /// `msg_id`). Returning `Err` from [`Node::on_message`] does the same
+    /// for the request being handled.
+    pub fn reply_err(&mut self, to: &impl AsReplyTo, error: &Error) {
+        let to = to.reply_to();
+        if let Some(id) = to.msg_id {
+            self.core.emit_error(&to.src, id, error);
+        }
     }
 
     /// Send an error reply to `(src, msg_id)`.
@@ -122,25 +150,53 @@ impl<'a, N: Node> Ctx<'a, N> {
         self.core.emit_error(src, msg_id, error);
     }
 
-    /// Send a request and hear its outcome in [`Node::on_reply`] with `call`.
-    /// If no reply arrives within `timeout`, the node hears a timeout error
-    /// and a later reply is dropped.
-    pub fn rpc<P: Serialize + ?Sized>(
-        &mut self,
-        dest: &str,
-        payload: &P,
-        timeout: Duration,
-        call: N::Call,
-    ) -> MsgId {
+    /// Send a request and run `then` with its outcome: the reply, an error
+    /// reply (`Err` with its code), or, if nothing arrived within `timeout`,
+    /// a timeout (`Err` with code 0, indefinite). A reply after the timeout
+    /// is dropped by the runtime and never reaches `then`, so a
+    /// continuation runs exactly once.
+    pub fn rpc<P, F>(&mut self, dest: &str, payload: &P, timeout: Duration, then: F) -> MsgId
+    where
+        P: Serialize + ?Sized,
+        F: FnOnce(&mut N, Result<Reply, Error>, &mut Ctx<'_, N>) + 'static,
+    {
         let id = self.core.next_msg_id();
         self.core.emit(dest, payload, Some(id), None);
-        self.core.register_rpc(id, self.now + timeout, call);
+        self.core
+            .register_rpc(id, self.now + timeout, Box::new(then));
         id
     }
 
-    /// Call [`Node::on_timer`] with `timer` once `after` has passed.
-    pub fn set_timer(&mut self, after: Duration, timer: N::Timer) {
-        self.core.set_timer(self.now + after, timer);
+    /// Run `then` once `delay` has passed. Timers due at the same time run
+    /// in the order they were set.
+    pub fn after<F>(&mut self, delay: Duration, then: F) -> TimerId
+    where
+        F: FnOnce(&mut N, &mut Ctx<'_, N>) + 'static,
+    {
+        let mut once = Some(then);
+        let f: TimerFn<N> = Box::new(move |node, ctx| {
+            if let Some(f) = once.take() {
+                f(node, ctx)
+            }
+        });
+        self.core.set_timer(self.now + delay, None, f)
+    }
+
+    /// Run `tick` every `period`, first after one period, until
+    /// [`Ctx::cancel`]. Each run is re-armed one period after the time it
+    /// ran (as a handler re-arming itself would), after `tick` returns.
+    pub fn every<F>(&mut self, period: Duration, tick: F) -> TimerId
+    where
+        F: FnMut(&mut N, &mut Ctx<'_, N>) + 'static,
+    {
+        self.core
+            .set_timer(self.now + period, Some(period), Box::new(tick))
+    }
+
+    /// Stop a timer: it will not run (again). Cancelling a timer that
+    /// already ran or was cancelled does nothing.
+    pub fn cancel(&mut self, timer: TimerId) {
+        self.core.cancel_timer(timer);
     }
 
     /// The node's disk: an append-only log plus a snapshot that survive a

@@ -697,8 +697,6 @@ mod tests {
 
     impl crate::runtime::Node for Recorder {
         type Payload = Put;
-        type Timer = ();
-        type Call = ();
         fn init(
             _: &crate::runtime::Init,
             _: &mut crate::runtime::Ctx<'_, Self>,
