@@ -130,7 +130,9 @@ impl History {
     /// Pairs are matched per process, as Jepsen does.
     pub fn pairs(&self) -> Vec<Option<usize>> {
         let mut partner = vec![None; self.ops.len()];
-        let mut open: std::collections::HashMap<Process, usize> = std::collections::HashMap::new();
+        // Fx, not SipHash: keys are our own process numbers, and this runs
+        // once per entry for every checker.
+        let mut open: rustc_hash::FxHashMap<Process, usize> = rustc_hash::FxHashMap::default();
         for op in &self.ops {
             match op.kind {
                 OpType::Invoke => {

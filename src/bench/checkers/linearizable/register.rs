@@ -26,8 +26,9 @@ use super::model::{CasRegister, RegisterOp, ValueId, NIL};
 use super::search::{self, Budget, Entry, Stats, Stuck, Verdict};
 use crate::bench::check::Validity;
 use crate::bench::history::{History, Op, OpType};
+use rustc_hash::FxHashMap;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// The shared id of values no operation observes.
@@ -53,7 +54,7 @@ pub type KeyOps = Vec<(usize, Option<usize>)>;
 /// Maelstrom-shaped history.
 pub fn by_key(history: &History) -> BTreeMap<KeyOrder, KeyOps> {
     let partner = history.pairs();
-    let mut ints: HashMap<i64, KeyOps> = HashMap::new();
+    let mut ints: FxHashMap<i64, KeyOps> = FxHashMap::default();
     let mut keys: BTreeMap<KeyOrder, KeyOps> = BTreeMap::new();
     for op in &history.ops {
         if op.kind != OpType::Invoke || !op.is_client() {

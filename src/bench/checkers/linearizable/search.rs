@@ -20,7 +20,7 @@
 //!   wrong verdict).
 
 use super::model::{Effect, Model};
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 use std::hash::{Hash, Hasher};
 use std::time::Instant;
 
@@ -431,7 +431,7 @@ impl<'a, M: Model> Search<'a, M> {
     /// the closure grows past [`MAX_STATIC_STATES`].
     fn unreachable(&self) -> Option<Stuck<M::State>> {
         let mut states = vec![self.model.init()];
-        let mut seen: HashSet<M::State> = states.iter().cloned().collect();
+        let mut seen: FxHashSet<M::State> = states.iter().cloned().collect();
         let mut i = 0;
         while i < states.len() {
             for op in &self.ops {
