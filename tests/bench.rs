@@ -68,6 +68,9 @@ fn our_echo_passes_challenge_1_shortened() {
     assert_eq!(r["workload"]["valid?"], true);
     assert_eq!(r["availability"]["ok-fraction"], 1.0);
     assert!(r["stats"]["ok-count"].as_u64().unwrap() >= 3);
+    assert_eq!(r["schedule"]["clock"], "real");
+    assert_eq!(r["schedule"]["overloaded"], false, "{}", r["schedule"]);
+    assert!(!stderr(&o).contains("fell behind"), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out
         .trim_end()
@@ -321,6 +324,74 @@ fn a_send_to_a_node_that_does_not_exist_fails_under_strict() {
     assert_eq!(r["node-output"]["error-count"], 1);
     assert_eq!(r["workload"]["valid?"], true, "{}", r["workload"]);
     assert_eq!(r["stats"]["info-count"], 0, "{}", r["stats"]);
+}
+
+#[test]
+fn a_starved_node_gets_the_overload_warning() {
+    let s = store("starved");
+    let o = run(
+        &[
+            "-w",
+            "echo",
+            "--bin",
+            &fixture("echo_starved.py"),
+            "--node-count",
+            "1",
+            "--time-limit",
+            "2",
+            "--rate",
+            "5",
+            "--seed",
+            "1",
+        ],
+        &s,
+    );
+    let err = stderr(&o);
+    // Right answers, so valid; but the figures are the machine's.
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("WARNING: this run fell behind its schedule"),
+        "{err}"
+    );
+    assert!(err.contains("median reply delay"), "{err}");
+    let r = results(&s);
+    let sched = &r["schedule"];
+    assert_eq!(sched["overloaded"], true, "{sched}");
+    assert!(
+        sched["reply-delay"]["p50-ms"].as_f64().unwrap() >= 80.0,
+        "{sched}"
+    );
+    assert!(sched["warning"].is_string());
+}
+
+#[test]
+fn an_in_process_run_is_on_a_virtual_clock_and_never_warns() {
+    // The 3d preset in-process: 25 nodes, 100 ops/s, 100 ms latency.
+    let s = store("virtual3d");
+    let o = run(
+        &[
+            "-w",
+            "broadcast",
+            "--in-process",
+            "--node-count",
+            "25",
+            "--time-limit",
+            "20",
+            "--rate",
+            "100",
+            "--latency",
+            "100",
+            "--seed",
+            "1",
+        ],
+        &s,
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("WARNING"), "{err}");
+    let r = results(&s);
+    assert_eq!(r["schedule"]["clock"], "virtual");
+    assert_eq!(r["schedule"]["overloaded"], false);
 }
 
 #[test]

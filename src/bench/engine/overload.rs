@@ -37,17 +37,25 @@
 //!
 //! # The warning
 //!
-//! The run is flagged `overloaded` when the median reply delay or the 90th
-//! percentile of generator or delivery lateness reaches
-//! [`WARN_AT`] (50 ms). Why 50 ms: on a quiet machine every one of these
-//! figures is below a few milliseconds (see
-//! `maelstrom-runs/records/overload.md`), so 50 ms is far outside the
-//! noise; and the tightest latency targets the bench is used for are
-//! hundreds of milliseconds (3d: median 400 ms, max 600 ms with 100 ms of
-//! network latency), where 50 ms of added delay per hop is already a
-//! distortion of more than 10 % of the budget. Percentiles rather than
-//! maxima, because one late tick (a page fault, a log flush) shifts no
-//! figure.
+//! The run is flagged `overloaded` when the 99th percentile of generator or
+//! delivery lateness (over at least [`MIN_TAIL_SAMPLES`] samples), or the
+//! median reply delay, reaches [`WARN_AT`] (50 ms). Why these:
+//!
+//! - Measured on the 3d preset in process mode (2 cores, seed 1,
+//!   `maelstrom-runs/records/overload.md`): with the machine only shared
+//!   (load average 12) every p99 was under 8 ms and the figures were the
+//!   quiet ones; with 8 busy loops the p99s were about 25 ms and the
+//!   latency figures moved by up to 12 % (max 334 ms against 297 ms); with
+//!   48 busy loops the p99s were 70 to 160 ms and the max stable latency
+//!   went from 297 ms to 668 ms, failing 3d's 600 ms target. 50 ms sits
+//!   between the last two, more than six times the quiet tail.
+//! - The tail, not the median, because the figure that fails first is the
+//!   max stable latency (3d: under 600 ms with 100 ms of network latency),
+//!   and it moves with the slowest hops; 50 ms of lateness is already more
+//!   than 8 % of that budget per hop.
+//! - The median for reply delay, because some replies legitimately wait
+//!   (a leader answering after a quorum), while a starved node is slow on
+//!   all of them.
 //!
 //! # Caveats
 //!
@@ -66,6 +74,10 @@ use std::time::Duration;
 
 /// The lateness (or median reply delay) from which a run is flagged.
 pub const WARN_AT: Duration = Duration::from_millis(50);
+
+/// Fewer samples than this and a 99th percentile is one sample: the tail
+/// criteria are skipped.
+const MIN_TAIL_SAMPLES: usize = 100;
 
 /// Samples of one figure, in microseconds.
 #[derive(Debug, Default)]
@@ -196,12 +208,13 @@ impl Overload {
         let (deliveries, d) = self.deliveries.summary();
         let (replies, r) = self.replies.summary();
         let limit = WARN_AT.as_secs_f64() * 1000.0;
+        let tail_counts = |n: usize| n >= MIN_TAIL_SAMPLES;
         let mut over = Vec::new();
-        if g[1] >= limit {
-            over.push(format!("generator ticks ran late (p90 {:.0} ms)", g[1]));
+        if tail_counts(self.generator.0.len()) && g[2] >= limit {
+            over.push(format!("generator ticks ran late (p99 {:.0} ms)", g[2]));
         }
-        if d[1] >= limit {
-            over.push(format!("message deliveries ran late (p90 {:.0} ms)", d[1]));
+        if tail_counts(self.deliveries.0.len()) && d[2] >= limit {
+            over.push(format!("message deliveries ran late (p99 {:.0} ms)", d[2]));
         }
         if r[0] >= limit {
             over.push(format!(
@@ -257,8 +270,9 @@ mod tests {
         let (v, w) = o.report();
         assert!(w.is_none(), "{v}");
         assert_eq!(v["generator-lateness"]["count"], 100);
-        assert_eq!(v["generator-lateness"]["p90-ms"], 1.0);
-        for i in 0..100 {
+        assert_eq!(v["generator-lateness"]["p99-ms"], 1.0);
+        // 3 late ticks in 103: past the 99th percentile.
+        for i in 0..3 {
             o.on_generate(ms(i * 10), ms(i * 10 + 200));
         }
         let (v, w) = o.report();
@@ -287,11 +301,25 @@ mod tests {
         let mut o = Overload::new(true);
         o.on_generate(ms(0), ms(5000));
         o.on_delivered(0, 1, r#"{"msg_id":1}"#, ms(0));
+        o.on_node_line(1, 0, r#"{"in_reply_to":1}"#, ms(5000));
         o.set_active(true);
         o.set_active(false);
         o.on_deliver_event(ms(0), ms(5000));
         let (v, w) = o.report();
         assert!(w.is_none(), "{v}");
         assert_eq!(v["generator-lateness"]["count"], 0);
+        assert_eq!(v["reply-delay"]["count"], 0);
+    }
+
+    #[test]
+    fn a_few_late_ticks_in_a_short_run_do_not_warn() {
+        let mut o = Overload::new(true);
+        o.set_active(true);
+        for i in 0..20 {
+            o.on_generate(ms(i * 10), ms(i * 10 + if i == 0 { 300 } else { 0 }));
+        }
+        let (v, w) = o.report();
+        assert!(w.is_none(), "{v}");
+        assert_eq!(v["generator-lateness"]["max-ms"], 300.0);
     }
 }
