@@ -47,11 +47,14 @@
 //! # Deliberate differences from Maelstrom
 //!
 //! - A line a node prints that is not JSON, not a closed `src`/`dest`/`body`
-//!   envelope, or addressed to an unknown or closed id is reported (node,
-//!   line, reason) under `node-output` in the results and makes the run not
-//!   valid; the line is dropped and the node keeps being read. Maelstrom
-//!   logs a warning and silently stops reading that node (maelstrom:
-//!   src/maelstrom/process.clj).
+//!   envelope, or addressed to an unknown or closed id mutes the node, as
+//!   Maelstrom's stdout reader stops there (maelstrom:
+//!   src/maelstrom/process.clj), but loudly: a console WARNING and
+//!   `node-output` in the results (node, line, reason, muted nodes, lines
+//!   dropped). The verdict is Maelstrom's; under `--strict` the line is
+//!   dropped, the node keeps being read, and the run is not valid.
+//! - In process mode the run measures how late it runs against its
+//!   schedule and says so when that distorts the figures ([`overload`]).
 //! - A node that exits is reported as soon as its stdout closes, with
 //!   Maelstrom's crash message and exit 255, instead of at teardown —
 //!   unless the nemesis killed it.
