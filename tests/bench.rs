@@ -68,6 +68,9 @@ fn our_echo_passes_challenge_1_shortened() {
     assert_eq!(r["workload"]["valid?"], true);
     assert_eq!(r["availability"]["ok-fraction"], 1.0);
     assert!(r["stats"]["ok-count"].as_u64().unwrap() >= 3);
+    assert_eq!(r["schedule"]["clock"], "real");
+    assert_eq!(r["schedule"]["overloaded"], false, "{}", r["schedule"]);
+    assert!(!stderr(&o).contains("fell behind"), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out
         .trim_end()
@@ -190,34 +193,205 @@ fn crashed_node_is_reported_with_its_output() {
     assert!(e.contains("echo_ok"), "stdout tail: {e}");
 }
 
+fn garbage_run(name: &str, extra: &[&str]) -> (std::process::Output, Value) {
+    let s = store(name);
+    let mut args = vec![
+        "-w",
+        "echo",
+        "--bin",
+        &fixture("garbage.py"),
+        "--node-count",
+        "1",
+        "--time-limit",
+        "2",
+        "--rate",
+        "10",
+        "--seed",
+        "1",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect::<Vec<_>>();
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = run(&args, &s);
+    let r = results(&s);
+    (o, r)
+}
+
 #[test]
-fn garbage_output_is_loud_and_not_valid() {
-    let s = store("garbage");
+fn garbage_output_mutes_the_node_as_maelstrom_does_and_warns() {
+    // Maelstrom stops reading a node at its first line that is not a
+    // message: the echoes after it time out (info, which the echo checker
+    // skips), and the run is valid.
+    let (o, r) = garbage_run("garbage", &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("WARNING: node n0"), "{err}");
+    assert!(err.contains("hello from a debug print"), "{err}");
+    assert!(err.contains("stops reading"), "{err}");
+    assert_eq!(r["valid?"], true, "{r}");
+    let out = &r["node-output"];
+    assert_eq!(out["valid?"], true);
+    assert_eq!(out["error-count"], 1);
+    assert_eq!(out["errors"][0]["node"], "n0");
+    assert_eq!(out["errors"][0]["line"], "hello from a debug print");
+    assert_eq!(out["muted"][0]["node"], "n0");
+    // The reply after the bad line, and every later one, was dropped.
+    assert!(
+        out["muted"][0]["dropped-lines"].as_u64().unwrap() >= 1,
+        "{out}"
+    );
+    assert_eq!(r["stats"]["ok-count"], 1, "{}", r["stats"]);
+    assert!(
+        r["stats"]["info-count"].as_u64().unwrap() >= 1,
+        "{}",
+        r["stats"]
+    );
+}
+
+#[test]
+fn garbage_output_fails_the_run_under_strict() {
+    let (o, r) = garbage_run("garbage-strict", &["--strict"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("ERROR: node n0"), "{err}");
+    assert_eq!(r["valid?"], false);
+    assert_eq!(r["node-output"]["valid?"], false);
+    assert_eq!(r["node-output"]["muted"], serde_json::json!([]));
+    // Not muted: every echo was answered.
+    assert_eq!(r["stats"]["info-count"], 0, "{}", r["stats"]);
+    assert_eq!(
+        r["node-output"]["errors"][0]["line"],
+        "hello from a debug print"
+    );
+}
+
+fn bad_dest_run(name: &str, extra: &[&str]) -> (std::process::Output, Value) {
+    let s = store(name);
+    let mut args: Vec<String> = [
+        "-w",
+        "broadcast",
+        "--bin",
+        &fixture("broadcast_bad_dest.py"),
+        "--node-count",
+        "3",
+        "--time-limit",
+        "2",
+        "--rate",
+        "10",
+        "--recovery-wait",
+        "1",
+        "--seed",
+        "1",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = run(&args, &s);
+    let r = results(&s);
+    (o, r)
+}
+
+#[test]
+fn a_send_to_a_node_that_does_not_exist_is_a_loud_warning_by_default() {
+    let (o, r) = bad_dest_run("baddest", &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(r["valid?"], true, "{r}");
+    assert!(err.contains("\"n3\" is not a node"), "{err}");
+    assert!(err.contains("glomers: WARNING: node n0 printed"), "{err}");
+    let out = &r["node-output"];
+    assert_eq!(out["valid?"], true);
+    assert_eq!(out["muted"][0]["node"], "n0", "{out}");
+    assert_eq!(out["muted"].as_array().unwrap().len(), 1, "{out}");
+    // n0 no longer answers: its ops after the bad line are indeterminate.
+    assert!(
+        r["stats"]["info-count"].as_u64().unwrap() >= 1,
+        "{}",
+        r["stats"]
+    );
+}
+
+#[test]
+fn a_send_to_a_node_that_does_not_exist_fails_under_strict() {
+    let (o, r) = bad_dest_run("baddest-strict", &["--strict"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(r["valid?"], false);
+    assert_eq!(r["node-output"]["valid?"], false);
+    assert_eq!(r["node-output"]["error-count"], 1);
+    assert_eq!(r["workload"]["valid?"], true, "{}", r["workload"]);
+    assert_eq!(r["stats"]["info-count"], 0, "{}", r["stats"]);
+}
+
+#[test]
+fn a_starved_node_gets_the_overload_warning() {
+    let s = store("starved");
     let o = run(
         &[
             "-w",
             "echo",
             "--bin",
-            &fixture("garbage.py"),
+            &fixture("echo_starved.py"),
             "--node-count",
             "1",
             "--time-limit",
             "2",
             "--rate",
-            "10",
+            "5",
+            "--seed",
+            "1",
         ],
         &s,
     );
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("hello from a debug print"));
-    let r = results(&s);
-    assert_eq!(r["valid?"], false);
-    assert_eq!(r["node-output"]["valid?"], false);
-    assert_eq!(r["node-output"]["errors"][0]["node"], "n0");
-    assert_eq!(
-        r["node-output"]["errors"][0]["line"],
-        "hello from a debug print"
+    let err = stderr(&o);
+    // Right answers, so valid; but the figures are the machine's.
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("WARNING: this run fell behind its schedule"),
+        "{err}"
     );
+    assert!(err.contains("median reply delay"), "{err}");
+    let r = results(&s);
+    let sched = &r["schedule"];
+    assert_eq!(sched["overloaded"], true, "{sched}");
+    assert!(
+        sched["reply-delay"]["p50-ms"].as_f64().unwrap() >= 80.0,
+        "{sched}"
+    );
+    assert!(sched["warning"].is_string());
+}
+
+#[test]
+fn an_in_process_run_is_on_a_virtual_clock_and_never_warns() {
+    // The 3d preset in-process: 25 nodes, 100 ops/s, 100 ms latency.
+    let s = store("virtual3d");
+    let o = run(
+        &[
+            "-w",
+            "broadcast",
+            "--in-process",
+            "--node-count",
+            "25",
+            "--time-limit",
+            "20",
+            "--rate",
+            "100",
+            "--latency",
+            "100",
+            "--seed",
+            "1",
+        ],
+        &s,
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("WARNING"), "{err}");
+    let r = results(&s);
+    assert_eq!(r["schedule"]["clock"], "virtual");
+    assert_eq!(r["schedule"]["overloaded"], false);
 }
 
 #[test]

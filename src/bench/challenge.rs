@@ -388,6 +388,9 @@ fn judge(ch: &Challenge, outcome: &Outcome) -> BoardLine {
     }
     let word = if pass { "PASS" } else { "FAIL" };
     eprintln!("challenge {}: {word}", ch.id);
+    for w in &outcome.warnings {
+        eprintln!("glomers: WARNING: challenge {}: {w}", ch.id);
+    }
     (ch.id.clone(), word.into(), figures.join(", "))
 }
 

@@ -95,6 +95,10 @@ pub struct TestArgs {
     /// Run our own handler for the workload in this process, on a virtual clock.
     #[arg(long = "in-process")]
     pub in_process: bool,
+    /// Fail the run on what Maelstrom only logs: a node line that is not a
+    /// deliverable message, a txn reply that does not match its request.
+    #[arg(long)]
+    pub strict: bool,
     /// Seconds a node has to answer init (Maelstrom: 10).
     #[arg(long = "init-timeout", default_value_t = 10.0, hide = true)]
     pub init_timeout: f64,
@@ -249,6 +253,7 @@ impl TestArgs {
             store: self.store.clone(),
             recovery_wait: self.recovery_wait,
             in_process: self.in_process,
+            strict: self.strict,
         })
     }
 
@@ -379,6 +384,9 @@ fn report(outcome: &Outcome) {
     );
     println!();
     println!("{}", results::verdict_line(outcome.validity));
+    for w in &outcome.warnings {
+        eprintln!("glomers: WARNING: {w}");
+    }
 }
 
 fn run_test_command(args: &TestArgs) -> i32 {

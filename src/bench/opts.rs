@@ -75,6 +75,10 @@ pub struct TestOpts {
     pub recovery_wait: f64,
     /// Run our own handler in-process on a virtual clock.
     pub in_process: bool,
+    /// Fail the run on what Maelstrom only logs (`--strict`): a node line
+    /// that is not a deliverable message, a txn reply that does not match
+    /// its request. Off by default, so the verdict is Maelstrom's.
+    pub strict: bool,
 }
 
 impl Default for TestOpts {
@@ -102,6 +106,7 @@ impl Default for TestOpts {
             store: PathBuf::from("maelstrom-runs"),
             recovery_wait: 10.0,
             in_process: false,
+            strict: false,
         }
     }
 }

@@ -35,8 +35,9 @@
 //!   moves the requester to the newest state, so its next read is fresh
 //!   (unless something else was appended in between).
 //! - **lww-kv** ([`LwwKv`]): two replicas with Lamport clocks. Each request
-//!   first gossips one random replica into another (last write wins by
-//!   timestamp), then is applied to a random replica.
+//!   draws a random replica to gossip into another (last write wins by
+//!   timestamp), then is applied to a random replica; as in Maelstrom the
+//!   gossip is thrown away (below).
 //! - **lin-tso** ([`LinTso`]): a counter from 0; `ts` returns and bumps it.
 //!
 //! Replies: `read_ok` with `value`, `write_ok`, `cas_ok`, `ts_ok` with `ts`;
@@ -63,16 +64,19 @@
 //! - In lww-kv's code-22 text the `from` value is printed with `str` rather
 //!   than `pr-str` (a string shows without quotes, `null` as nothing).
 //!
-//! # Deliberate deviation: lww-kv converges
+//! # Faithful quirk: lww-kv never converges
 //!
 //! Maelstrom's `lww-kv` computes a merge of two replicas and then discards
-//! it (the new replica vector is built from the pre-merge one), so its two
-//! replicas never converge: each request goes to one of two independent
-//! stores. The project decided to implement the documented
-//! intent instead: the merge is kept, so replicas converge by
-//! last-write-wins as long as requests keep flowing. Timestamps are
-//! `(Lamport clock, replica index)` pairs, so two writes never tie.
-//! A node that passes against this lww-kv may fail against Maelstrom's.
+//! it (`maelstrom: src/maelstrom/service.clj`, `Eventual`: the second
+//! `assoc` starts again from the pre-merge vector), so its two replicas
+//! never converge: each request goes to one of two independent stores.
+//! That is what [`LwwKv::default`] (and every run) does, so a node that
+//! relies on convergence fails here as it fails on Maelstrom. The
+//! documented intent, replicas that converge by last-write-wins as long as
+//! requests keep flowing, is kept as [`LwwKv::converging`] for tests and
+//! embedders (`engine::run_with`); timestamps are `(Lamport clock, replica
+//! index)` pairs, so two writes never tie. Both draw the same random
+//! numbers, so switching does not shift any other random choice.
 
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -377,19 +381,31 @@ impl Replica {
     }
 }
 
-/// `lww-kv`: an eventually consistent last-write-wins store of
-/// [`LWW_KV_REPLICAS`] replicas that converge (maelstrom:
-/// `src/maelstrom/service.clj`, `lww-kv`; the deviation from Maelstrom is
-/// explained in the module docs).
+/// `lww-kv`: a last-write-wins store of [`LWW_KV_REPLICAS`] replicas
+/// (maelstrom: `src/maelstrom/service.clj`, `lww-kv`, `eventual`): by
+/// default Maelstrom's, whose replicas never merge; see the module docs.
 #[derive(Debug)]
 pub struct LwwKv {
     replicas: Vec<Replica>,
+    /// Keep the gossip's merge (the documented intent), unlike Maelstrom.
+    converge: bool,
 }
 
 impl Default for LwwKv {
     fn default() -> Self {
         LwwKv {
             replicas: vec![Replica::default(); LWW_KV_REPLICAS],
+            converge: false,
+        }
+    }
+}
+
+impl LwwKv {
+    /// The documented intent: replicas that converge by last-write-wins.
+    pub fn converging() -> Self {
+        LwwKv {
+            converge: true,
+            ..LwwKv::default()
         }
     }
 }
@@ -397,10 +413,11 @@ impl Default for LwwKv {
 impl Service for LwwKv {
     fn handle(&mut self, _src: &str, body: &Value, rng: &mut StdRng) -> Option<Value> {
         let n = self.replicas.len();
-        // Gossip: merge one random replica into another.
+        // Gossip: merge one random replica into another (Maelstrom draws
+        // both and throws the merge away).
         let source = rng.gen_range(0..n);
         let dest = rng.gen_range(0..n);
-        if source != dest {
+        if self.converge && source != dest {
             let s = self.replicas[source].clone();
             self.replicas[dest].merge_from(&s);
         }
@@ -962,9 +979,32 @@ mod tests {
     }
 
     #[test]
-    fn lww_kv_replicas_converge_by_last_write_wins() {
+    fn maelstroms_lww_kv_replicas_never_merge() {
+        let mut split = 0;
         for seed in 0..50 {
             let mut s = LwwKv::default();
+            let r = &mut rng(seed);
+            for v in 0..20 {
+                s.handle("n0", &write(json!("k"), json!(v)), r);
+            }
+            for _ in 0..100 {
+                s.handle("n1", &read(json!("other")), r);
+            }
+            // No gossip survives: each replica holds only the writes it
+            // was given itself, and keeps its own Lamport clock.
+            let clocks: u64 = s.replicas.iter().map(|x| x.clock).sum();
+            assert_eq!(clocks, 20, "seed {seed}");
+            if s.replicas[0].map != s.replicas[1].map {
+                split += 1;
+            }
+        }
+        assert!(split >= 45, "{split}");
+    }
+
+    #[test]
+    fn lww_kv_replicas_converge_by_last_write_wins() {
+        for seed in 0..50 {
+            let mut s = LwwKv::converging();
             let r = &mut rng(seed);
             for v in 0..20 {
                 s.handle("n0", &write(json!("k"), json!(v)), r);

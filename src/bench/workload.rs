@@ -147,7 +147,8 @@ pub trait Workload: Send {
     fn name(&self) -> &'static str;
 
     /// Whether a worker keeps its client when its process changes after an
-    /// `info` op (unique-ids and txn-rw-register: yes).
+    /// `info` op (Maelstrom's `client/Reusable`: lin-kv, unique-ids and the
+    /// txn workloads say yes).
     fn reusable_client(&self) -> bool {
         false
     }

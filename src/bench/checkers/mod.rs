@@ -284,12 +284,24 @@ mod tests {
         let keys: Vec<&String> = r.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["availability", "net", "stats", "valid?", "workload"]);
         let errors = vec![json!({"node": "n0", "line": "oops"})];
-        input.node_output = node_output::NodeOutput {
+        let out = node_output::NodeOutput {
             count: 1,
             errors: &errors,
+            muted: &[],
         };
+        input.node_output = out;
+        // Maelstrom's verdict by default: a warning, still valid.
+        let (r, v) = check_test(Box::new(Fixed(json!({"valid?": true}))), &input);
+        assert_eq!(v, Validity::Valid);
+        assert_eq!(r["node-output"]["error-count"], 1);
+        let strict = TestOpts {
+            strict: true,
+            ..opts.clone()
+        };
+        let mut input = Input::new(&h, &strict);
+        input.node_output = out;
         let (r, v) = check_test(Box::new(Fixed(json!({"valid?": true}))), &input);
         assert_eq!(v, Validity::Invalid);
-        assert_eq!(r["node-output"]["error-count"], 1);
+        assert_eq!(r["node-output"]["valid?"], false);
     }
 }

@@ -17,6 +17,6 @@ pub struct TxnListAppend;
 impl Checker for TxnListAppend {
     fn check(&self, input: &Input<'_>) -> Value {
         let verdict = check_list_append(input.history, &input.opts.consistency_models);
-        with_response_checks(verdict, input.history)
+        with_response_checks(verdict, input.history, input.opts.strict)
     }
 }

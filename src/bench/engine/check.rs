@@ -1,22 +1,59 @@
 //! The result map of a finished run: the test's composed checkers
 //! ([`crate::bench::checkers::check_test`]; maelstrom:
 //! src/maelstrom/core.clj, `:checker`) over the history, the journal and
-//! the lines nodes printed that were not messages.
+//! the lines nodes printed that were not messages, plus the run's
+//! `schedule` figures ([`super::overload`]), which never change a verdict.
 
 use super::Engine;
 use crate::bench::check::Validity;
 use crate::bench::checkers::{self, net::Traffic, node_output::NodeOutput, Input};
-use serde_json::Value;
+use serde_json::{json, Value};
 
-/// Every checker's result, and the merged verdict.
-pub(super) fn check(eng: &Engine<'_>) -> (Value, Validity) {
+/// Every checker's result, the merged verdict, and the warnings to print
+/// beside it (muted nodes, an overloaded run).
+pub(super) fn check(eng: &Engine<'_>) -> (Value, Validity, Vec<String>) {
+    let muted = muted_nodes(eng);
     let input = Input {
         traffic: Traffic::of(&eng.net),
         node_output: NodeOutput {
             count: eng.nodes.error_count,
             errors: &eng.nodes.errors,
+            muted: &muted,
         },
         ..Input::new(&eng.history, eng.opts)
     };
-    checkers::check_test(eng.workload.checker(), &input)
+    let (mut results, validity) = checkers::check_test(eng.workload.checker(), &input);
+    let mut warnings = Vec::new();
+    for m in &muted {
+        warnings.push(format!(
+            "node {} printed a line that is not a deliverable message at {:.3} s; Maelstrom stops reading a node there, and so did this run ({} later line(s) dropped); the verdict is Maelstrom's, --strict fails the run (see node-output in results.json)",
+            m["node"].as_str().unwrap_or("?"),
+            m["time"].as_u64().unwrap_or(0) as f64 / 1e9,
+            m["dropped-lines"],
+        ));
+    }
+    let (schedule, overloaded) = eng.overload.report();
+    warnings.extend(overloaded);
+    if let Value::Object(map) = &mut results {
+        map.insert("schedule".into(), schedule);
+    }
+    (results, validity, warnings)
+}
+
+/// The nodes muted by a bad line, in node order.
+fn muted_nodes(eng: &Engine<'_>) -> Vec<Value> {
+    eng.nodes
+        .muted
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| {
+            m.map(|t| {
+                json!({
+                    "node": eng.opts.nodes[i],
+                    "time": t.as_nanos() as u64,
+                    "dropped-lines": eng.nodes.dropped[i],
+                })
+            })
+        })
+        .collect()
 }

@@ -47,11 +47,14 @@
 //! # Deliberate differences from Maelstrom
 //!
 //! - A line a node prints that is not JSON, not a closed `src`/`dest`/`body`
-//!   envelope, or addressed to an unknown or closed id is reported (node,
-//!   line, reason) under `node-output` in the results and makes the run not
-//!   valid; the line is dropped and the node keeps being read. Maelstrom
-//!   logs a warning and silently stops reading that node (maelstrom:
-//!   src/maelstrom/process.clj).
+//!   envelope, or addressed to an unknown or closed id mutes the node, as
+//!   Maelstrom's stdout reader stops there (maelstrom:
+//!   src/maelstrom/process.clj), but loudly: a console WARNING and
+//!   `node-output` in the results (node, line, reason, muted nodes, lines
+//!   dropped). The verdict is Maelstrom's; under `--strict` the line is
+//!   dropped, the node keeps being read, and the run is not valid.
+//! - In process mode the run measures how late it runs against its
+//!   schedule and says so when that distorts the figures ([`overload`]).
 //! - A node that exits is reported as soon as its stdout closes, with
 //!   Maelstrom's crash message and exit 255, instead of at teardown —
 //!   unless the nemesis killed it.
@@ -68,6 +71,7 @@
 mod check;
 mod clients;
 mod nodes;
+mod overload;
 pub mod phases;
 mod queue;
 
@@ -162,6 +166,10 @@ pub struct Outcome {
     pub seed: u64,
     /// The history.
     pub history: History,
+    /// What the verdict does not show but the user must hear: nodes muted
+    /// by a bad line, a run that fell behind its schedule. Printed after
+    /// the verdict (each also in `results.json`).
+    pub warnings: Vec<String>,
 }
 
 /// Seeds for the engine's independent random streams.
@@ -236,8 +244,8 @@ pub fn run_with(
     let checked = run_result
         .and_then(|()| shut.map_err(BenchError::Fatal))
         .map(|()| check::check(&eng));
-    let dir = close_run_dir(dir, checked.as_ref().ok(), cfg)?;
-    let (results, validity) = checked?;
+    let dir = close_run_dir(dir, checked.as_ref().ok().map(|(r, v, _)| (r, *v)), cfg)?;
+    let (results, validity, warnings) = checked?;
     if let Some(d) = &dir {
         // Pictures never change a verdict: a failure to draw is only said.
         if let Err(e) = super::report::write_run(d) {
@@ -251,6 +259,7 @@ pub fn run_with(
         wall: wall_start.elapsed(),
         seed: opts.seed,
         history: std::mem::take(&mut eng.history),
+        warnings,
     })
 }
 
@@ -273,7 +282,7 @@ fn open_run_dir(opts: &TestOpts, cfg: &EngineConfig) -> Result<Option<RunDir>, B
 /// beside the error of one that did not.
 fn close_run_dir(
     dir: Option<RunDir>,
-    results: Option<&(Value, Validity)>,
+    results: Option<(&Value, Validity)>,
     cfg: &EngineConfig,
 ) -> Result<Option<PathBuf>, BenchError> {
     let Some(mut d) = dir else {
@@ -415,6 +424,8 @@ struct Engine<'a> {
     /// Node events, reused between waits.
     buf: Vec<NodeEvent>,
     progress: Progress,
+    /// How late the run runs against its schedule (process mode).
+    overload: overload::Overload,
 }
 
 impl<'a> Engine<'a> {
@@ -442,6 +453,7 @@ impl<'a> Engine<'a> {
             .map(|i| Worker::new(i % opts.nodes.len(), i as u64))
             .collect();
         let nemesis_rng = StdRng::seed_from_u64(seeds.nemesis);
+        let overload = overload::Overload::new(!backend.is_virtual());
         Engine {
             opts,
             cfg,
@@ -469,6 +481,7 @@ impl<'a> Engine<'a> {
                 ok: 0,
                 invoked: 0,
             },
+            overload,
         }
     }
 
@@ -490,9 +503,10 @@ impl<'a> Engine<'a> {
         self.start();
         loop {
             while self.fatal.is_none() && !self.phases.done() {
-                let Some(ev) = self.queue.pop_due(self.now) else {
+                let Some((due, ev)) = self.queue.pop_due(self.now) else {
                     break;
                 };
+                self.note_lateness(due, ev);
                 self.handle(ev);
             }
             if let Some(e) = self.fatal.take() {
@@ -532,6 +546,19 @@ impl<'a> Engine<'a> {
             self.net.messages.len(),
             p.wall_start.elapsed().as_secs_f64()
         );
+    }
+
+    /// Feed the overload measurements ([`overload`]) with how late a
+    /// generator tick or a delivery is handled against the real clock.
+    fn note_lateness(&mut self, due: Duration, ev: queue::Event) {
+        if !self.overload.active {
+            return;
+        }
+        match ev {
+            queue::Event::Generate => self.overload.on_generate(due, self.backend.now()),
+            queue::Event::Deliver(_) => self.overload.on_deliver_event(due, self.backend.now()),
+            _ => {}
+        }
     }
 
     fn handle(&mut self, ev: queue::Event) {

@@ -16,6 +16,7 @@ use crate::bench::net::{Ep, EpKind};
 use crate::bench::services::answer;
 use crate::runtime::message::NodeEnvelope;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 /// How many offending node lines are kept in the results.
 const MAX_NODE_ERRORS: usize = 50;
@@ -30,12 +31,18 @@ pub(super) struct Nodes {
     pub(super) errors: Vec<Value>,
     /// How many invalid lines in all.
     pub(super) error_count: usize,
+    /// When each node was muted by its first bad line (Maelstrom's mode).
+    pub(super) muted: Vec<Option<Duration>>,
+    /// Lines each muted node printed after it was muted (dropped).
+    pub(super) dropped: Vec<u64>,
 }
 
 impl Nodes {
     pub(super) fn new(eps: Vec<Ep>) -> Self {
         Nodes {
             down: vec![false; eps.len()],
+            muted: vec![None; eps.len()],
+            dropped: vec![0; eps.len()],
             eps,
             errors: Vec::new(),
             error_count: 0,
@@ -72,6 +79,11 @@ impl Engine<'_> {
                     let line = self.net.wire_line(id);
                     let mut buf = std::mem::take(&mut self.buf);
                     self.backend.deliver(i, &line, self.now, &mut buf);
+                    if self.overload.active {
+                        let m = &self.net.messages[id as usize];
+                        let clock = self.backend.now();
+                        self.overload.on_delivered(ep, m.src, &m.body, clock);
+                    }
                     self.process_node_events(&mut buf);
                     self.buf = buf;
                 }
@@ -84,11 +96,28 @@ impl Engine<'_> {
         }
     }
 
+    /// Record a bad line of `node`; in Maelstrom's mode (not `--strict`)
+    /// its first one mutes the node, as Maelstrom's stdout reader stops
+    /// there (maelstrom: src/maelstrom/process.clj, `io-thread` returns
+    /// `nil` from its catch-all and loops on an empty line sequence).
     fn node_error(&mut self, node: usize, line: &str, error: String) {
         self.nodes.error_count += 1;
         let name = &self.opts.nodes[node];
-        if self.nodes.error_count <= 5 && self.cfg.verbose {
-            eprintln!("glomers: ERROR: node {name}: {error}\n    line: {line}");
+        let muted_before = self.nodes.muted[node].is_some();
+        let mutes = !self.opts.strict && !muted_before;
+        if mutes {
+            self.nodes.muted[node] = Some(self.now);
+        }
+        if self.cfg.verbose && (self.nodes.error_count <= 5 || mutes) {
+            let (level, then) = match (self.opts.strict, mutes) {
+                (true, _) => ("ERROR", "--strict: the run will not be valid"),
+                (false, true) => (
+                    "WARNING",
+                    "Maelstrom stops reading this node here, and so does the bench: its later lines are dropped",
+                ),
+                (false, false) => ("WARNING", "already muted: the line is dropped"),
+            };
+            eprintln!("glomers: {level}: node {name}: {error}\n    line: {line}\n    {then}");
         }
         if self.nodes.errors.len() < MAX_NODE_ERRORS {
             self.nodes.errors.push(json!({
@@ -96,21 +125,49 @@ impl Engine<'_> {
                 "time": self.now.as_nanos() as u64,
                 "error": error,
                 "line": line,
+                "muted": muted_before || mutes,
             }));
         }
     }
 
-    /// The one parse-and-validate path for everything a node prints.
+    /// The one parse-and-validate path for everything a node prints. In
+    /// Maelstrom's mode a muted node's lines are dropped (and counted; a bad
+    /// one is still reported); under `--strict` the node is never muted.
     fn on_node_line(&mut self, node: usize, line: &str) {
+        let parsed = self.parse_node_line(line);
+        if self.nodes.muted[node].is_some() {
+            self.nodes.dropped[node] += 1;
+            if let Err(why) = parsed {
+                self.node_error(node, line, why);
+            }
+            return;
+        }
+        match parsed {
+            Ok((src, dest, body)) => {
+                if self.overload.active {
+                    let clock = self.backend.now();
+                    self.overload.on_node_line(src, dest, &body, clock);
+                }
+                self.send(src, dest, body)
+            }
+            Err(why) => self.node_error(node, line, why),
+        }
+    }
+
+    /// A node line as a message of the network, or why Maelstrom would
+    /// refuse it (maelstrom: src/maelstrom/process.clj `parse-msg`,
+    /// src/maelstrom/net.clj `validate-msg`).
+    fn parse_node_line(&self, line: &str) -> Result<(Ep, Ep, Box<str>), String> {
         let env: NodeEnvelope<'_> = match serde_json::from_str(line) {
             Ok(e) => e,
             Err(e) => {
-                let why = if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(line) {
-                    format!("line-not-valid-json: printed a line to STDOUT which was not well-formed JSON ({e})")
-                } else {
-                    format!("malformed-message: not a message envelope of exactly src, dest, body and an optional integer id ({e})")
-                };
-                return self.node_error(node, line, why);
+                return Err(
+                    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(line) {
+                        format!("line-not-valid-json: printed a line to STDOUT which was not well-formed JSON ({e})")
+                    } else {
+                        format!("malformed-message: not a message envelope of exactly src, dest, body and an optional integer id ({e})")
+                    },
+                );
             }
         };
         if env
@@ -118,14 +175,13 @@ impl Engine<'_> {
             .as_ref()
             .is_some_and(|id| !(id.is_i64() || id.is_u64()))
         {
-            return self.node_error(node, line, "malformed-message: id is not an integer".into());
+            return Err("malformed-message: id is not an integer".into());
         }
         let Some(src) = self.net.lookup(&env.src) else {
-            let why = format!(
+            return Err(format!(
                 "invalid source for message: {:?} is not a node, open client or service",
                 env.src
-            );
-            return self.node_error(node, line, why);
+            ));
         };
         let Some(dest) = self.net.lookup(&env.dest) else {
             let closed = env
@@ -133,9 +189,9 @@ impl Engine<'_> {
                 .strip_prefix('c')
                 .and_then(|k| k.parse::<usize>().ok())
                 .is_some_and(|k| self.is_known_client(k));
-            let why = if closed {
+            return Err(if closed {
                 format!(
-                    "invalid destination for message: client {:?} was already closed (its worker moved on to a new client after an indeterminate op); Maelstrom would stop reading this node from here on",
+                    "invalid destination for message: client {:?} was already closed (its worker moved on to a new client after an indeterminate op)",
                     env.dest
                 )
             } else {
@@ -143,11 +199,9 @@ impl Engine<'_> {
                     "invalid destination for message: {:?} is not a node, open client or service",
                     env.dest
                 )
-            };
-            return self.node_error(node, line, why);
+            });
         };
-        let body: Box<str> = env.body.get().into();
-        self.send(src, dest, body);
+        Ok((src, dest, env.body.get().into()))
     }
 
     // ---- services ------------------------------------------------------
@@ -202,6 +256,8 @@ impl Engine<'_> {
             NemesisOp::Start(nodes) => self.each_node(nodes, |e, n| {
                 e.backend.start(n)?;
                 e.nodes.down[n] = false;
+                // A new process gets a new stdout reader, as in Maelstrom.
+                e.nodes.muted[n] = None;
                 e.send_init(n);
                 Ok(())
             }),

@@ -146,7 +146,10 @@ impl Engine<'_> {
     }
 
     fn enter(&mut self) {
-        let Some(phase) = self.phases.current().cloned() else {
+        let phase = self.phases.current().cloned();
+        self.overload
+            .set_active(matches!(phase, Some(Phase::Main { .. })));
+        let Some(phase) = phase else {
             return;
         };
         match phase {

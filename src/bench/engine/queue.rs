@@ -43,8 +43,8 @@ impl EventQueue {
         self.0.peek_time()
     }
 
-    /// The next event if it is due at or before `now`.
-    pub(super) fn pop_due(&mut self, now: Duration) -> Option<Event> {
-        self.0.pop_due(now).map(|(_, event)| event)
+    /// The next event, with its due time, if it is due at or before `now`.
+    pub(super) fn pop_due(&mut self, now: Duration) -> Option<(Duration, Event)> {
+        self.0.pop_due(now)
     }
 }

@@ -17,7 +17,10 @@
 //! (key does not exist), 21 or 22 (precondition failed) is a definite
 //! `fail`; any other code is `info`; the error is `[code, text]`. No reply
 //! within `max(10 × latency, 1000)` ms is `info` with error `timed-out`.
-//! A fresh client after every `info`, as for other non-reusable workloads.
+//! The client is reusable (its `client/Reusable` says so): a worker keeps
+//! its client id after an `info`, so a late reply to a timed-out request
+//! (Maelstrom's demo `raft.py` sends them) reaches an open client, which
+//! discards it, and never an unknown destination.
 //!
 //! **Generator** (`jepsen: jepsen/src/jepsen/independent.clj`,
 //! `concurrent-generator`): the worker threads are split into groups of
@@ -200,6 +203,10 @@ impl LinKv {
 impl Workload for LinKv {
     fn name(&self) -> &'static str {
         "lin-kv"
+    }
+
+    fn reusable_client(&self) -> bool {
+        true
     }
 
     fn rpc_timeout(&self, _opts: &TestOpts) -> Option<Duration> {

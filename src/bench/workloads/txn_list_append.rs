@@ -31,8 +31,8 @@
 //! …) `fail`. The client is reusable across processes. As for
 //! txn-rw-register, a well-formed reply that does not hold the requested
 //! micro-ops in order (appends unchanged) still counts as `ok`, as in
-//! Maelstrom, but is counted under `mismatched-responses` and makes the
-//! result invalid.
+//! Maelstrom, but is counted under `mismatched-responses` with a warning
+//! (under `--strict` it makes the result invalid).
 //!
 //! # Checker
 //!

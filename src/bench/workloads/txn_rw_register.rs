@@ -24,8 +24,9 @@
 //! bench does the same (making such replies indeterminate would hide their
 //! reads from Elle, and with them anomalies Maelstrom finds), and is louder:
 //! the checker counts every `ok` reply that does not hold the requested
-//! micro-ops in order, with writes unchanged, under `mismatched-responses`,
-//! and any such reply makes the workload invalid.
+//! micro-ops in order, with writes unchanged, under `mismatched-responses`
+//! with a warning; under `--strict` any such reply makes the workload
+//! invalid.
 //!
 //! **Checker**: [`crate::bench::checkers::txn_rw_register`] (Elle, plus the
 //! malformed and mismatched reply counts). No final phase.
