@@ -419,7 +419,7 @@ mod tests {
     }
 
     /// Deliver every node-to-node message in `msgs` whose link is up
-    /// (`cut` lists `(src, dest)` links that drop; one entry cuts one way).
+    /// (`cut` lists links that drop; one entry cuts its link both ways).
     fn deliver(
         hosts: &mut [NodeHost<PnCounter>],
         msgs: Vec<Value>,
