@@ -443,7 +443,10 @@ mod tests {
         assert_eq!(pick(&all, "all").expect("Fly.io rows").len(), 14);
         let guide = pick(&all, "guide").expect("guide rows");
         let ids: Vec<&str> = guide.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(ids, ["m-gset", "m-pn", "m-raft", "m-raft-hard", "m-datomic"]);
+        assert_eq!(
+            ids,
+            ["m-gset", "m-pn", "m-raft", "m-raft-hard", "m-datomic"]
+        );
         assert_eq!(pick(&all, "m-raft").expect("one row")[0].workload, "lin-kv");
         assert!(pick(&all, "m-nope").is_none());
         let d = all.iter().find(|c| c.id == "3d").expect("3d");
@@ -464,9 +467,13 @@ mod tests {
         let c = two.criteria(&serde_json::json!({"availability": {"ok-fraction": 1.0}}));
         assert!(!c[0].pass && c[1].pass && c[1].target == "= 1", "{c:?}");
         let raft = pick(&all, "m-raft").expect("m-raft")[0];
-        let fraction = |x: f64| serde_json::json!({"valid?": true, "availability": {"ok-fraction": x}});
+        let fraction =
+            |x: f64| serde_json::json!({"valid?": true, "availability": {"ok-fraction": x}});
         let c = raft.criteria(&fraction(0.9));
-        assert!(c.iter().all(|c| c.pass) && c[1].target.starts_with('>'), "{c:?}");
+        assert!(
+            c.iter().all(|c| c.pass) && c[1].target.starts_with('>'),
+            "{c:?}"
+        );
         assert!(!raft.criteria(&fraction(0.1))[1].pass);
         assert!(Target::parse("x: a/b ~ 3").is_err());
         assert!(Target::parse("no label").is_err());

@@ -454,7 +454,10 @@ mod tests {
         // Every registered workload has a handler of ours; an unknown name
         // has none, so only the override can build it.
         let build = || InProcessBackend::new("no-such-workload", &names, &[1], &[], false);
-        assert!(build().is_none(), "no handler of ours for an unknown workload");
+        assert!(
+            build().is_none(),
+            "no handler of ours for an unknown workload"
+        );
         let counting = with_hosts(factory::<Counter>(), || {
             let mut b = build().expect("the override");
             let init = r#"{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0"]}"#;

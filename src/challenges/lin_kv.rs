@@ -1363,7 +1363,10 @@ mod tests {
         let append = json!({"type":"append_entries","term":3,"prev_index":0,"prev_term":0,
             "entries":entries,"commit":0});
         let out = to_n0(&mut h, "n1", append);
-        assert_eq!((out[0]["ok"].clone(), out[0]["match_index"].clone()), (json!(true), json!(2)));
+        assert_eq!(
+            (out[0]["ok"].clone(), out[0]["match_index"].clone()),
+            (json!(true), json!(2))
+        );
         // Everything acted on was synced before the output left: a crash
         // loses nothing of it.
         drop(h);
@@ -1418,7 +1421,10 @@ mod tests {
         assert!(out.is_empty(), "{out:?}");
         assert!(h.node().unwrap().is_halted());
         let out = to_n0(&mut h, "c1", json!({"type":"read","key":1,"msg_id":4}));
-        assert_eq!((out[0]["type"].as_str(), out[0]["code"].as_u64()), (Some("error"), Some(11)));
+        assert_eq!(
+            (out[0]["type"].as_str(), out[0]["code"].as_u64()),
+            (Some("error"), Some(11))
+        );
         // Its election timer never makes it stand.
         h.tick(Duration::from_secs(5));
         assert!(h.output().is_empty());
@@ -1434,9 +1440,12 @@ mod tests {
         assert!(h.node().is_none(), "init refused");
         let bad = crate::runtime::MemDisk::new(2);
         let mut d: Box<dyn crate::runtime::Disk> = Box::new(bad.clone());
-        d.append_json(&Saved::Log { from: 5, entries: Vec::new() }).unwrap();
+        d.append_json(&Saved::Log {
+            from: 5,
+            entries: Vec::new(),
+        })
+        .unwrap();
         d.sync().unwrap();
         assert!(node_on(Box::new(bad)).node().is_none(), "a gap in the log");
     }
-
 }

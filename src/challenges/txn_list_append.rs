@@ -109,6 +109,13 @@
 //! the root holds one pair per key (each `cas` carries two maps), and each
 //! thunk a whole list.
 //!
+//! Measured on the guide's command (`--node-count 2 --time-limit 20 --rate
+//! 100`, process mode, seeds 1–10, with and without partitions): every run
+//! valid with every transaction `ok`, 7.5–8.0 servers msgs-per-op; the
+//! guide's own best strict-serializable figure is 8.5
+//! (`maelstrom: doc/05-datomic/04-optimization.md`). Records:
+//! `maelstrom-runs/records/guide-solvers.md`.
+//!
 //! # Faults
 //!
 //! - **Partitions** cut node-to-node links only; Maelstrom never cuts a
@@ -521,7 +528,15 @@ impl TxnListAppend {
             let id = format!("{}.{}.{}", self.me, self.incarnation, self.next_thunk);
             // `from: null`, which no list equals: create-only.
             let (none, some) = (None, Some(&list));
-            Kv::LIN.cas(ctx, &id, &none, &some, true, RPC_TIMEOUT, Call::Write { stage });
+            Kv::LIN.cas(
+                ctx,
+                &id,
+                &none,
+                &some,
+                true,
+                RPC_TIMEOUT,
+                Call::Write { stage },
+            );
             self.thunks.insert(id.clone(), Rc::new(list));
             map.insert(key, id);
         }
@@ -543,7 +558,15 @@ impl TxnListAppend {
             RootView::Unknown => return self.read_root(ctx),
         };
         let from = if create { Vec::new() } else { from };
-        Kv::LIN.cas(ctx, ROOT, &from, &pairs(&to), create, RPC_TIMEOUT, Call::Cas { stage });
+        Kv::LIN.cas(
+            ctx,
+            ROOT,
+            &from,
+            &pairs(&to),
+            create,
+            RPC_TIMEOUT,
+            Call::Cas { stage },
+        );
         if let Some(a) = self.attempt.as_mut() {
             a.wait = Wait::Cas { to };
         }
@@ -928,7 +951,10 @@ mod tests {
     #[test]
     fn appends_commit_and_are_read_on_the_other_node() {
         let mut w = World::new(2);
-        let a = w.txn(0, json!([["append", 1, 10], ["r", 1, null], ["append", 2, 20]]));
+        let a = w.txn(
+            0,
+            json!([["append", 1, 10], ["r", 1, null], ["append", 2, 20]]),
+        );
         w.settle();
         assert_eq!(
             w.reply(a)["txn"],
@@ -957,7 +983,10 @@ mod tests {
         w.settle();
         assert_eq!(w.reply(a)["type"], "txn_ok");
         assert_eq!(w.reply(b)["type"], "txn_ok");
-        assert_eq!(w.reply(c)["txn"], json!([["append", 1, 3], ["r", 1, [1, 2, 3]]]));
+        assert_eq!(
+            w.reply(c)["txn"],
+            json!([["append", 1, 3], ["r", 1, [1, 2, 3]]])
+        );
     }
 
     #[test]
@@ -981,7 +1010,9 @@ mod tests {
         let mut w = World::new(1);
         let a = w.txn(0, json!([["append", 1, 1]]));
         // While the first batch is in flight, three more arrive.
-        let later: Vec<u64> = (2..5).map(|v| w.txn(0, json!([["append", 1, v]]))).collect();
+        let later: Vec<u64> = (2..5)
+            .map(|v| w.txn(0, json!([["append", 1, v]])))
+            .collect();
         w.settle();
         assert_eq!(w.replies.len(), 4);
         assert_eq!(w.reply(a)["type"], "txn_ok");
@@ -1010,7 +1041,10 @@ mod tests {
         let cas = w.serve_one(Some(json!({"type":"error","code":0,"text":"timed out"})));
         assert_eq!(cas["type"], "cas");
         let e = w.reply(a);
-        assert_eq!((e["type"].as_str(), e["code"].as_u64()), (Some("error"), Some(0)));
+        assert_eq!(
+            (e["type"].as_str(), e["code"].as_u64()),
+            (Some("error"), Some(0))
+        );
         // The next batch does not trust the cache: it reads the root.
         let b = w.txn(0, json!([["append", 1, 2]]));
         assert_eq!(w.pending.front().unwrap().1["type"], "read");
@@ -1028,7 +1062,11 @@ mod tests {
         w.kv.insert(write["key"].to_string(), json!([99]));
         w.settle();
         assert_eq!(w.reply(a)["type"], "txn_ok");
-        assert_eq!(w.kv[&write["key"].to_string()], json!([99]), "not overwritten");
+        assert_eq!(
+            w.kv[&write["key"].to_string()],
+            json!([99]),
+            "not overwritten"
+        );
         let r = w.txn(0, json!([["r", 1, null]]));
         w.settle();
         assert_eq!(w.reply(r)["txn"], json!([["r", 1, [1]]]));
@@ -1055,7 +1093,10 @@ mod tests {
         }
         assert_eq!(cases, MAX_TRIES as usize);
         let e = w.reply(a);
-        assert_eq!((e["type"].as_str(), e["code"].as_u64()), (Some("error"), Some(30)));
+        assert_eq!(
+            (e["type"].as_str(), e["code"].as_u64()),
+            (Some("error"), Some(30))
+        );
         assert!(!w.kv.contains_key(&json!(ROOT).to_string()));
     }
 
@@ -1070,7 +1111,10 @@ mod tests {
         w.serve_one(Some(json!({"type":"error","code":0,"text":"timed out"})));
         let fetch = w.serve_until(|b| b["type"] == "read" && b["key"] != ROOT);
         w.serve_one(Some(json!({"type":"error","code":0,"text":"timed out"})));
-        assert!(w.replies.iter().all(|(i, _)| *i == 0), "n1 has not answered yet");
+        assert!(
+            w.replies.iter().all(|(i, _)| *i == 0),
+            "n1 has not answered yet"
+        );
         w.settle();
         assert!(w.served.iter().filter(|b| b["key"] == fetch["key"]).count() >= 2);
         assert_eq!(w.reply(r)["txn"], json!([["r", 1, [1]]]));
@@ -1080,7 +1124,11 @@ mod tests {
     #[test]
     fn bad_micro_ops_are_refused_with_code_12() {
         let mut w = World::new(1);
-        for bad in [json!([["w", 1, 2]]), json!([["append", 1, "x"]]), json!([["r"]])] {
+        for bad in [
+            json!([["w", 1, 2]]),
+            json!([["append", 1, "x"]]),
+            json!([["r"]]),
+        ] {
             let m = w.txn(0, bad.clone());
             let e = w.reply(m);
             assert_eq!(e["code"], 12, "{bad}: {e}");
