@@ -17,6 +17,10 @@
 //!   `3e` and `5c` (the same commands as 3d and 5b; those pages add
 //!   efficiency targets, not failure modes), `6a` (one node).
 //!
+//! - The commands of Maelstrom's guide (`m-gset`, `m-pn`, `m-raft`,
+//!   `m-raft-hard`, which have partitions, and `m-datomic` plus
+//!   `--nemesis partition`).
+//!
 //! Every flag is the page's; only the number of seeds is chosen here, to
 //! fit about two minutes of `cargo test --release` on two cores (cargo
 //! runs the tests below on parallel threads). A debug build (`cargo test`
@@ -142,4 +146,34 @@ fn sweep_6b_txn_read_uncommitted_partition() {
 #[test]
 fn sweep_6c_txn_read_committed_partition() {
     sweep("6c", &[], 0, 100);
+}
+
+// Maelstrom's guide (the `m-` rows). The records hold 100-seed sweeps of
+// each (maelstrom-runs/records/guide-solvers.md); CI runs fewer seeds of
+// the slower ones (a Raft run is 60 s of virtual time at up to 100 ops/s,
+// a txn-list-append run replays Elle's checker on ~2000 transactions).
+
+#[test]
+fn sweep_m_gset_partition() {
+    sweep("m-gset", &[], 0, 100);
+}
+
+#[test]
+fn sweep_m_pn_partition() {
+    sweep("m-pn", &[], 0, 100);
+}
+
+#[test]
+fn sweep_m_datomic_partition() {
+    sweep("m-datomic", &["--nemesis", "partition"], 0, 20);
+}
+
+#[test]
+fn sweep_m_raft_partition() {
+    sweep("m-raft", &[], 0, 20);
+}
+
+#[test]
+fn sweep_m_raft_hard_partition() {
+    sweep("m-raft-hard", &[], 0, 10);
 }

@@ -18,6 +18,17 @@
 //! ends with a board: one line per sub-challenge with its result and
 //! figures.
 //!
+//! # Groups
+//!
+//! The table holds two groups. The Fly.io sub-challenges (ids `1` … `6c`)
+//! are what `all` runs, as before: their verdicts and figures are the
+//! project's baseline, and adding rows must not change what `all` prints.
+//! The commands of Maelstrom's own guide (ids starting with `m-`: `m-gset`,
+//! `m-pn`, `m-raft`, `m-raft-hard`, `m-datomic`) are run one at a time by
+//! id, or together with `guide`; their targets are the figures of
+//! Maelstrom's demo nodes measured on the same commands (a `>` target, such
+//! as a least ok-fraction, is allowed for them).
+//!
 //! The commands and targets are the pages' (https://fly.io/dist-sys/1 …
 //! /6c); the 6c page's `–-nemesis` (an en-dash, which Maelstrom forwards to
 //! the node) is spelled as the ASCII flag in the table.
@@ -35,6 +46,8 @@ pub enum Cmp {
     Below,
     /// The figure must equal the target.
     Equal,
+    /// The figure must be above the target.
+    Above,
 }
 
 /// One of a page's numeric targets.
@@ -53,7 +66,8 @@ pub struct Target {
 }
 
 impl Target {
-    /// Parse `label: a/b/c < 30 [unit]` or `label: a/b = 1`.
+    /// Parse `label: a/b/c < 30 [unit]`, `label: a/b = 1` or
+    /// `label: a/b > 0.5`.
     pub fn parse(text: &str) -> Result<Target, String> {
         let bad = |why: &str| format!("target {text:?}: {why}");
         let (label, spec) = text.split_once(':').ok_or_else(|| bad("no `label:`"))?;
@@ -62,7 +76,8 @@ impl Target {
         let cmp = match words.next() {
             Some("<") => Cmp::Below,
             Some("=") => Cmp::Equal,
-            _ => return Err(bad("expected `<` or `=` after the path")),
+            Some(">") => Cmp::Above,
+            _ => return Err(bad("expected `<`, `=` or `>` after the path")),
         };
         let value = words
             .next()
@@ -88,6 +103,7 @@ impl Target {
         let (sign, pass) = match self.cmp {
             Cmp::Below => ("<", measured.is_some_and(|m| m < self.value)),
             Cmp::Equal => ("=", measured == Some(self.value)),
+            Cmp::Above => (">", measured.is_some_and(|m| m > self.value)),
         };
         Criterion {
             label: self.label.clone(),
@@ -149,7 +165,34 @@ fn words(col: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-/// The Fly.io sub-challenges, from scripts/challenges.tsv.
+/// The prefix of the ids of Maelstrom's guide rows.
+pub const GUIDE_PREFIX: &str = "m-";
+
+/// Which rows a request names: one id, `all` (the Fly.io rows) or `guide`
+/// (the rows of Maelstrom's guide).
+pub fn pick<'a>(all: &'a [Challenge], id: &str) -> Option<Vec<&'a Challenge>> {
+    let picked: Vec<&Challenge> = match id {
+        "all" => all
+            .iter()
+            .filter(|c| !c.id.starts_with(GUIDE_PREFIX))
+            .collect(),
+        "guide" => all
+            .iter()
+            .filter(|c| c.id.starts_with(GUIDE_PREFIX))
+            .collect(),
+        _ => all.iter().filter(|c| c.id == id).collect(),
+    };
+    (!picked.is_empty()).then_some(picked)
+}
+
+/// Whether a request runs a group (so a row that cannot run is skipped
+/// rather than ending the run).
+fn is_group(id: &str) -> bool {
+    id == "all" || id == "guide"
+}
+
+/// Every row of scripts/challenges.tsv: the Fly.io sub-challenges, then
+/// the commands of Maelstrom's guide.
 pub fn challenges() -> Result<Vec<Challenge>, String> {
     let rows = include_str!("../../scripts/challenges.tsv")
         .lines()
@@ -220,14 +263,10 @@ pub fn run(req: &Request) -> i32 {
             return 254;
         }
     };
-    let picked: Vec<&Challenge> = if req.id == "all" {
-        all.iter().collect()
-    } else if let Some(c) = all.iter().find(|c| c.id == req.id) {
-        vec![c]
-    } else {
+    let Some(picked) = pick(&all, &req.id) else {
         let ids: Vec<&str> = all.iter().map(|c| c.id.as_str()).collect();
         eprintln!(
-            "glomers: no challenge {:?}; known: {}, all",
+            "glomers: no challenge {:?}; known: {}, all, guide",
             req.id,
             ids.join(", ")
         );
@@ -245,15 +284,18 @@ pub fn run(req: &Request) -> i32 {
             }
             Err(Stop::Exit(code)) => return code,
             Err(Stop::Error(e)) => {
-                worst = worst.max(if req.id == "all" { 1 } else { e.exit_code() });
+                worst = worst.max(if is_group(&req.id) { 1 } else { e.exit_code() });
                 let first = e.to_string().lines().next().unwrap_or("").to_string();
                 board.push((ch.id.clone(), "ERROR".into(), first));
             }
         }
     }
-    println!("challenge  result  figures");
+    // The id column is at least 10 wide (the Fly.io board's layout), wider
+    // for longer ids such as `m-raft-hard`.
+    let w = board.iter().map(|l| l.0.len()).max().unwrap_or(0).max(10);
+    println!("{:<w$} result  figures", "challenge");
     for (id, res, fig) in &board {
-        println!("{id:<10} {res:<7} {fig}");
+        println!("{id:<w$} {res:<7} {fig}");
     }
     worst
 }
@@ -335,7 +377,7 @@ fn run_one(req: &Request, ch: &Challenge) -> Result<BoardLine, Stop> {
         eprintln!("glomers: challenge {}: {e}", ch.id);
         Stop::Exit(254)
     })?;
-    if req.id == "all" {
+    if is_group(&req.id) {
         if let Some(why) = skip_reason(ch, opts.in_process, &bin) {
             return Ok((ch.id.clone(), "SKIP".into(), why.into()));
         }
@@ -401,7 +443,15 @@ mod tests {
     #[test]
     fn challenge_table_and_criteria() {
         let all = challenges().expect("the table parses");
-        assert_eq!(all.len(), 14);
+        assert_eq!(pick(&all, "all").expect("Fly.io rows").len(), 14);
+        let guide = pick(&all, "guide").expect("guide rows");
+        let ids: Vec<&str> = guide.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["m-gset", "m-pn", "m-raft", "m-raft-hard", "m-datomic"]
+        );
+        assert_eq!(pick(&all, "m-raft").expect("one row")[0].workload, "lin-kv");
+        assert!(pick(&all, "m-nope").is_none());
         let d = all.iter().find(|c| c.id == "3d").expect("3d");
         assert_eq!(d.workload, "broadcast");
         assert!(all.iter().all(|c| workloads::find(&c.workload).is_ok()));
@@ -419,6 +469,15 @@ mod tests {
         let two = all.iter().find(|c| c.id == "2").expect("2");
         let c = two.criteria(&serde_json::json!({"availability": {"ok-fraction": 1.0}}));
         assert!(!c[0].pass && c[1].pass && c[1].target == "= 1", "{c:?}");
+        let raft = pick(&all, "m-raft").expect("m-raft")[0];
+        let fraction =
+            |x: f64| serde_json::json!({"valid?": true, "availability": {"ok-fraction": x}});
+        let c = raft.criteria(&fraction(0.9));
+        assert!(
+            c.iter().all(|c| c.pass) && c[1].target.starts_with('>'),
+            "{c:?}"
+        );
+        assert!(!raft.criteria(&fraction(0.1))[1].pass);
         assert!(Target::parse("x: a/b ~ 3").is_err());
         assert!(Target::parse("no label").is_err());
     }

@@ -119,9 +119,11 @@ pub struct Cli {
 enum Command {
     /// Run a test, like `maelstrom test`.
     Test(TestArgs),
-    /// Run a Fly.io sub-challenge (1, 2, 3a … 6c, or `all`) against our binaries.
+    /// Run a Fly.io sub-challenge (1, 2, 3a … 6c, or `all`), or a command of
+    /// Maelstrom's guide (m-gset, m-pn, m-raft, m-raft-hard, m-datomic, or
+    /// `guide`), against our binaries.
     Challenge {
-        /// Sub-challenge id, or `all`.
+        /// Sub-challenge id, `all` (the Fly.io rows) or `guide` (the m- rows).
         id: String,
         /// Run our handlers in-process on a virtual clock.
         #[arg(long = "in-process")]

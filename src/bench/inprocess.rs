@@ -449,8 +449,13 @@ mod tests {
     #[test]
     fn with_hosts_overrides_the_handler_by_name_and_restores_it() {
         let names = vec!["n0".to_string()];
-        let build = || InProcessBackend::new("txn-list-append", &names, &[1], &[], false);
-        assert!(build().is_none(), "no handler of ours for txn-list-append");
+        // Every registered workload has a handler of ours; an unknown name
+        // has none, so only the override can build it.
+        let build = || InProcessBackend::new("no-such-workload", &names, &[1], &[], false);
+        assert!(
+            build().is_none(),
+            "no handler of ours for an unknown workload"
+        );
         let counting = with_hosts(factory::<Counter>(), || {
             let mut b = build().expect("the override");
             let init = r#"{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0"]}"#;
@@ -478,7 +483,8 @@ mod tests {
         }
         assert!(host_for("txn-rw-register", 1).is_some());
         assert!(host_for("lin-kv", 1).is_some());
-        assert!(host_for("txn-list-append", 1).is_none());
+        assert!(host_for("txn-list-append", 1).is_some());
+        assert!(host_for("no-such-workload", 1).is_none());
         assert_ne!(incarnation_seed(5, 1), incarnation_seed(5, 2));
         assert_eq!(incarnation_seed(5, 0), 5);
     }

@@ -8,5 +8,6 @@ pub mod g_set;
 pub mod kafka;
 pub mod lin_kv;
 pub mod pn_counter;
+pub mod txn_list_append;
 pub mod txn_rw_register;
 pub mod unique_ids;

@@ -14,9 +14,8 @@
 //!
 //! The names and their generators follow Maelstrom's workload namespaces
 //! (maelstrom: src/maelstrom/workload/*.clj, and the `workloads` map in
-//! src/maelstrom/core.clj); Maelstrom's `lin-kv` and `txn-list-append` are
-//! not implemented (no Fly.io challenge uses them), so `-w lin-kv`, the
-//! default, is refused with the list below.
+//! src/maelstrom/core.clj); all of them are here, `lin-kv` (Maelstrom's
+//! default) first, and each has one of our solvers.
 
 use super::opts::TestOpts;
 use super::workload::Workload;
@@ -118,7 +117,7 @@ pub const REGISTRY: &[Entry] = &[
     Entry {
         name: "txn-list-append",
         make: txn_list_append::new,
-        host: None,
+        host: Some(host::<challenges::txn_list_append::TxnListAppend>),
         binary: "txn-list-append",
     },
 ];
