@@ -142,16 +142,7 @@ fn time_check(h: &History, reps: usize) -> (String, f64) {
 }
 
 fn op(process: u64, kind: OpType, f: &str, value: Value) -> Op {
-    Op {
-        index: 0,
-        time: 0,
-        process: Process::Client(process),
-        kind,
-        f: f.into(),
-        value,
-        error: None,
-        final_phase: false,
-    }
+    Op::client(0, process, kind, f, value)
 }
 
 /// How an adversarial history is broken.

@@ -194,29 +194,25 @@ fn crashed_node_is_reported_with_its_output() {
 }
 
 fn garbage_run(name: &str, extra: &[&str]) -> (std::process::Output, Value) {
-    let s = store(name);
-    let mut args = vec![
-        "-w",
-        "echo",
-        "--bin",
-        &fixture("garbage.py"),
-        "--node-count",
-        "1",
-        "--time-limit",
-        "2",
-        "--rate",
-        "10",
-        "--seed",
-        "1",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect::<Vec<_>>();
-    args.extend(extra.iter().map(|a| a.to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = run(&args, &s);
-    let r = results(&s);
-    (o, r)
+    let bin = fixture("garbage.py");
+    run_with_results(
+        name,
+        &[
+            "-w",
+            "echo",
+            "--bin",
+            &bin,
+            "--node-count",
+            "1",
+            "--time-limit",
+            "2",
+            "--rate",
+            "10",
+            "--seed",
+            "1",
+        ],
+        extra,
+    )
 }
 
 #[test]
@@ -268,28 +264,34 @@ fn garbage_output_fails_the_run_under_strict() {
 }
 
 fn bad_dest_run(name: &str, extra: &[&str]) -> (std::process::Output, Value) {
+    let bin = fixture("broadcast_bad_dest.py");
+    run_with_results(
+        name,
+        &[
+            "-w",
+            "broadcast",
+            "--bin",
+            &bin,
+            "--node-count",
+            "3",
+            "--time-limit",
+            "2",
+            "--rate",
+            "10",
+            "--recovery-wait",
+            "1",
+            "--seed",
+            "1",
+        ],
+        extra,
+    )
+}
+
+/// Run `glomers test` with `base` then `extra` arguments in a fresh store
+/// named `name`; its output and `results.json`.
+fn run_with_results(name: &str, base: &[&str], extra: &[&str]) -> (std::process::Output, Value) {
     let s = store(name);
-    let mut args: Vec<String> = [
-        "-w",
-        "broadcast",
-        "--bin",
-        &fixture("broadcast_bad_dest.py"),
-        "--node-count",
-        "3",
-        "--time-limit",
-        "2",
-        "--rate",
-        "10",
-        "--recovery-wait",
-        "1",
-        "--seed",
-        "1",
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .collect();
-    args.extend(extra.iter().map(|a| a.to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let args: Vec<&str> = base.iter().chain(extra).copied().collect();
     let o = run(&args, &s);
     let r = results(&s);
     (o, r)

@@ -18,7 +18,7 @@ use glomers::bench::checkers::linearizable::register::{by_key, check_history, de
 use glomers::bench::checkers::linearizable::search::check_with;
 use glomers::bench::checkers::linearizable::Verdict;
 use glomers::bench::checkers::linearizable::{oracle, Budget, Entry};
-use glomers::bench::history::{History, Op, OpType, Process};
+use glomers::bench::history::{History, Op, OpType};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -95,16 +95,7 @@ fn oracle_verdict(h: &History, key: u64) -> bool {
 }
 
 fn op(process: u64, kind: OpType, f: &str, value: Value) -> Op {
-    Op {
-        index: 0,
-        time: 0,
-        process: Process::Client(process),
-        kind,
-        f: f.into(),
-        value,
-        error: None,
-        final_phase: false,
-    }
+    Op::client(0, process, kind, f, value)
 }
 
 /// A random lin-kv history: a few processes, one or two keys, values 0–2,

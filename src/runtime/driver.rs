@@ -95,61 +95,30 @@ impl<I: Read + Send + 'static, O: Write, L: Write> Driver<I, O, L> {
 
     /// Read input from `input` instead of stdin.
     pub fn input<I2: Read + Send + 'static>(self, input: I2) -> Driver<I2, O, L> {
-        let Driver {
-            args,
-            output,
-            log,
-            trace,
-            seed,
-            ..
-        } = self;
-        Driver {
-            args,
-            input,
-            output,
-            log,
-            trace,
-            seed,
-        }
+        self.streams(|_, output, log| (input, output, log))
     }
 
     /// Write messages to `output` instead of stdout.
     pub fn output<O2: Write>(self, output: O2) -> Driver<I, O2, L> {
-        let Driver {
-            args,
-            input,
-            log,
-            trace,
-            seed,
-            ..
-        } = self;
-        Driver {
-            args,
-            input,
-            output,
-            log,
-            trace,
-            seed,
-        }
+        self.streams(|input, _, log| (input, output, log))
     }
 
     /// Write the node's log to `log` instead of stderr.
     pub fn log<L2: Write>(self, log: L2) -> Driver<I, O, L2> {
-        let Driver {
-            args,
-            input,
-            output,
-            trace,
-            seed,
-            ..
-        } = self;
+        self.streams(|input, output, _| (input, output, log))
+    }
+
+    /// The same settings with other streams (changing a stream changes the
+    /// driver's type, which struct update syntax cannot do on stable Rust).
+    fn streams<I2, O2, L2>(self, swap: impl FnOnce(I, O, L) -> (I2, O2, L2)) -> Driver<I2, O2, L2> {
+        let (input, output, log) = swap(self.input, self.output, self.log);
         Driver {
-            args,
+            args: self.args,
             input,
             output,
             log,
-            trace,
-            seed,
+            trace: self.trace,
+            seed: self.seed,
         }
     }
 

@@ -430,7 +430,7 @@ fn short(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::history::{Op, OpType, Process};
+    use crate::bench::history::{Op, OpType};
     use crate::bench::report::run::{op_pairs, Message};
     use crate::bench::report::trace::link;
 
@@ -445,13 +445,8 @@ mod tests {
     ) -> Op {
         Op {
             index,
-            time,
-            process: Process::Client(process),
-            kind,
-            f: f.into(),
-            value,
-            error: None,
             final_phase: fin,
+            ..Op::client(time, process, kind, f, value)
         }
     }
 
