@@ -153,6 +153,44 @@ fn a_write_cycle_that_is_also_a_read_cycle_is_g1c_as_in_elle() {
 }
 
 #[test]
+fn a_probe_alone_warns_by_default_and_fails_under_strict() {
+    // The history above under read uncommitted, through the workload's
+    // checker: Maelstrom 0.2.3 runs Elle 0.1.6, which has no probes, finds
+    // only the G1c (allowed there) and passes it; --strict is Elle 0.2.x.
+    use glomers::bench::checkers::txn_rw_register;
+    use glomers::bench::opts::TestOpts;
+    let mut h = H::default();
+    h.t(0, Invoke, json!([["w", 1, 1], ["r", 2, null], ["w", 2, 1]]))
+        .t(1, Invoke, json!([["r", 1, null], ["w", 1, 2], ["w", 2, 2]]))
+        .t(0, Okay, json!([["w", 1, 1], ["r", 2, 2], ["w", 2, 1]]))
+        .t(1, Okay, json!([["r", 1, 1], ["w", 1, 2], ["w", 2, 2]]));
+    let mut opts = TestOpts {
+        consistency_models: vec!["read-uncommitted".into()],
+        ..TestOpts::default()
+    };
+    let default = txn_rw_register::check(&h.0, &opts);
+    assert_eq!(default["valid?"], true, "{default}");
+    assert_eq!(default["anomaly-types"], json!([]), "{default}");
+    let warned = &default["cycle-exists-warnings"]["PL-1-cycle-exists"];
+    assert_eq!(warned.as_array().map(Vec::len), Some(1), "{default}");
+    assert!(default["cycle-exists-warning"]
+        .as_str()
+        .unwrap()
+        .contains("--strict"));
+    opts.strict = true;
+    let strict = txn_rw_register::check(&h.0, &opts);
+    assert_eq!(strict["valid?"], false, "{strict}");
+    assert_eq!(types(&strict), ["PL-1-cycle-exists"]);
+    assert!(strict.get("cycle-exists-warnings").is_none(), "{strict}");
+    // Read committed finds the concrete G1c: invalid either way.
+    opts.consistency_models = vec!["read-committed".into()];
+    opts.strict = false;
+    let rc = txn_rw_register::check(&h.0, &opts);
+    assert_eq!(rc["valid?"], false, "{rc}");
+    assert_eq!(types(&rc), ["G1c"], "{rc}");
+}
+
+#[test]
 fn g1c_circular_information_flow() {
     // Three transactions each reading the previous one's write.
     let mut h = H::default();

@@ -96,7 +96,8 @@ pub struct TestArgs {
     #[arg(long = "in-process")]
     pub in_process: bool,
     /// Fail the run on what Maelstrom only logs: a node line that is not a
-    /// deliverable message, a txn reply that does not match its request.
+    /// deliverable message, a txn reply that does not match its request, a
+    /// dependency cycle only Elle 0.2's probes see.
     #[arg(long)]
     pub strict: bool,
     /// Seconds a node has to answer init (Maelstrom: 10).

@@ -77,7 +77,8 @@ pub struct TestOpts {
     pub in_process: bool,
     /// Fail the run on what Maelstrom only logs (`--strict`): a node line
     /// that is not a deliverable message, a txn reply that does not match
-    /// its request. Off by default, so the verdict is Maelstrom's.
+    /// its request, a dependency cycle only Elle 0.2's probes see. Off by
+    /// default, so the verdict is Maelstrom's.
     pub strict: bool,
 }
 

@@ -2,7 +2,9 @@
 //! ([`super::elle`]) as Maelstrom runs it
 //! (`maelstrom: src/maelstrom/workload/txn_rw_register.clj`, `checker`),
 //! with `--consistency-models`, plus two counts of replies Elle never sees
-//! as wrong.
+//! as wrong. The verdict is Elle 0.1.6's, which Maelstrom 0.2.3 runs: a
+//! `*-cycle-exists` probe hit is a warning unless `--strict`
+//! ([`super::elle::Probes`]).
 //!
 //! - **Malformed responses**: replies that broke Maelstrom's `txn_ok`
 //!   schema, which the client recorded as indeterminate (`info`) operations
@@ -20,6 +22,7 @@
 //! Maelstrom's result always carries `anomaly-types` and `anomalies`, even
 //! when valid; so does ours.
 
+use super::elle::{check_with, Probes, CYCLE_SEARCH_TIMEOUT};
 use super::{Checker, Input};
 use crate::bench::history::{History, OpType};
 use crate::bench::opts::TestOpts;
@@ -114,7 +117,13 @@ pub fn mismatched(history: &History) -> (usize, Option<Value>) {
 /// The workload's result: Elle's verdict, the malformed-response count,
 /// and the replies that do not match their request (which make it invalid).
 pub fn check(history: &History, opts: &TestOpts) -> Value {
-    let mut result = super::elle::check_rw_register(history, &opts.consistency_models);
+    let probes = Probes::for_run(opts.strict);
+    let mut result = check_with(
+        history,
+        &opts.consistency_models,
+        CYCLE_SEARCH_TIMEOUT,
+        probes,
+    );
     if let Value::Object(map) = &mut result {
         // Maelstrom's result always carries these two, even when valid
         // (`:anomaly-types ()`, `:anomalies nil`).

@@ -32,6 +32,7 @@ pub(super) fn check(eng: &Engine<'_>) -> (Value, Validity, Vec<String>) {
             m["dropped-lines"],
         ));
     }
+    warnings.extend(checker_warnings(&results));
     let (schedule, overloaded) = eng.overload.report();
     warnings.extend(overloaded);
     if let Value::Object(map) = &mut results {
@@ -56,4 +57,48 @@ fn muted_nodes(eng: &Engine<'_>) -> Vec<Value> {
             })
         })
         .collect()
+}
+
+/// The warnings checkers put in their results (`warning`, or any key
+/// ending in `-warning`, whose value is a sentence), so the console says
+/// what results.json says: a verdict kept as Maelstrom's despite them.
+fn checker_warnings(results: &Value) -> Vec<String> {
+    let Value::Object(checkers) = results else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, result) in checkers {
+        let Value::Object(fields) = result else {
+            continue;
+        };
+        for (key, value) in fields {
+            if let (true, Some(text)) = (
+                key == "warning" || key.ends_with("-warning"),
+                value.as_str(),
+            ) {
+                let text = text.strip_prefix("WARNING: ").unwrap_or(text);
+                out.push(format!("{name}: {text}"));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checker_warnings;
+    use serde_json::json;
+
+    #[test]
+    fn checker_warnings_reach_the_console_with_the_checker_named() {
+        let results = json!({
+            "workload": {"valid?": true, "cycle-exists-warning": "WARNING: PL-1-cycle-exists — x",
+                         "warning": "WARNING: y", "cycle-exists-warnings": {"a": []}},
+            "net": {"valid?": true, "note": "not a warning"},
+            "valid?": true,
+        });
+        let mut w = checker_warnings(&results);
+        w.sort();
+        assert_eq!(w, ["workload: PL-1-cycle-exists — x", "workload: y"]);
+    }
 }

@@ -38,7 +38,8 @@
 //! - **The verdict** ([`models`]): the anomalies the requested models
 //!   prohibit (plus `empty-transaction-graph` and `cycle-search-timeout`)
 //!   are reported; a `*-cycle-exists` probe is dropped when a reported
-//!   anomaly already rules its model out; `not` / `also-not` name the
+//!   anomaly already rules its model out, and otherwise decides the
+//!   verdict only under `--strict` (see below); `not` / `also-not` name the
 //!   weakest models every anomaly found rules out, and the stronger ones.
 //!
 //! # Models
@@ -81,20 +82,29 @@
 //! `*-cycle-exists`). The code is ours, checked against an independent
 //! oracle (tests/txn_checker.rs) on random histories. Differences:
 //!
-//! - **Elle 0.1.6** (Maelstrom 0.2.3) has no probes and says `G-single`.
-//!   With writes-follow-reads inference every `ww` edge is also a `wr`
-//!   edge (the overwriter read what it overwrote), so a write cycle is
-//!   named G1c by both versions; read uncommitted then fails here (and in
-//!   0.2.x) through `PL-1-cycle-exists`, while 0.1.6 passes it (Maelstrom
-//!   issue #56). We are stricter there, as the bench's rules require.
+//! - **Probes and Elle 0.1.6.** Maelstrom 0.2.3 runs Elle 0.1.6, which
+//!   has no probes (elle: `src/elle/txn.clj` at v0.1.6 searches concrete
+//!   cycles only; the `*-cycle-exists` anomalies arrive in v0.2.0) and
+//!   says `G-single`. So by default ([`Probes::Warn`]) a probe hit is
+//!   reported under `cycle-exists-warnings` with a warning and does not
+//!   change `valid?`: the verdict is Maelstrom's. Under `--strict`
+//!   ([`Probes::Count`], Elle 0.2.x) it fails the run. The case that
+//!   matters: with writes-follow-reads inference every `ww` edge is also a
+//!   `wr` edge (the overwriter read what it overwrote), so a write cycle
+//!   is named G1c by both versions, and read uncommitted passes it in
+//!   0.1.6 (Maelstrom issue #56) but fails through `PL-1-cycle-exists`
+//!   under `--strict`.
 //! - **Search.** Elle's BFS may use an edge as any relation it carries and
 //!   then *discards* a cycle whose explanation has another class; for
 //!   G-single-item, G-nonadjacent-item and G2-item we search on the
 //!   explanations themselves, so we can report such a cycle where Elle
-//!   reports none (the verdict is unaffected: the probes decide it). The
-//!   order of start vertices differs, so a different (equally short) cycle
-//!   may be shown. G0 and G1c are searched as Elle does (projection onto
-//!   `ww`, resp. `ww ∪ wr` with a `wr`), and named by their explanation.
+//!   reports none. That can make our verdict stricter than Maelstrom's on
+//!   a history where Elle's shortest cycle through a vertex has the wrong
+//!   class and it gives up; we have not seen one in a Maelstrom-shaped
+//!   history. The order of start vertices differs, so a different (equally
+//!   short) cycle may be shown. G0 and G1c are searched as Elle does
+//!   (projection onto `ww`, resp. `ww ∪ wr` with a `wr`), and named by
+//!   their explanation.
 //! - **Timeouts.** The budget is checked between and inside searches;
 //!   probes are never cut short (as in Elle). On a timeout the component's
 //!   fallback cycle is the shortest in its weakest cyclic projection.
@@ -206,12 +216,45 @@ pub(crate) fn canonical_models(models: &[String]) -> Result<Vec<&'static str>, S
 /// `--consistency-models`), with writes-follow-reads inference, returning
 /// the workload's result map (`valid?`, `anomaly-types`, `anomalies`,
 /// `not`, `also-not`, plus `cycle-search-timeouts`).
+/// Probes count as anomalies here (Elle 0.2.x, the bench's `--strict`).
 pub fn check_rw_register(history: &History, models: &[String]) -> Value {
-    check_with_timeout(history, models, CYCLE_SEARCH_TIMEOUT)
+    check_with(history, models, CYCLE_SEARCH_TIMEOUT, Probes::Count)
 }
 
 /// [`check_rw_register`] with a chosen per-SCC search budget.
 pub fn check_with_timeout(history: &History, models: &[String], timeout: Duration) -> Value {
+    check_with(history, models, timeout, Probes::Count)
+}
+
+/// What a `*-cycle-exists` probe hit does to the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probes {
+    /// It is a prohibited anomaly, as in Elle 0.2.x (`--strict`).
+    Count,
+    /// It is a warning, under `cycle-exists-warnings`: Elle 0.1.6, which
+    /// Maelstrom 0.2.3 runs, has no probes (the bench's default).
+    Warn,
+}
+
+impl Probes {
+    /// The rule for a run: Maelstrom's unless `--strict`.
+    pub fn for_run(strict: bool) -> Self {
+        if strict {
+            Probes::Count
+        } else {
+            Probes::Warn
+        }
+    }
+}
+
+/// [`check_rw_register`] with a chosen per-SCC search budget and probe
+/// rule.
+pub fn check_with(
+    history: &History,
+    models: &[String],
+    timeout: Duration,
+    probes: Probes,
+) -> Value {
     let canonical = match canonical_models(models) {
         Ok(c) => c,
         Err(e) => return unknown(e),
@@ -249,7 +292,7 @@ pub fn check_with_timeout(history: &History, models: &[String], timeout: Duratio
         versions: &versions,
     };
     all.extend(cycles::cycle_cases(&cx, timeout));
-    verdict(all, &prohibited, &canonical, Rule::MaelstromRw)
+    verdict(all, &prohibited, &canonical, Rule::MaelstromRw, probes)
 }
 
 /// Who has the last word on `valid?`.
@@ -271,7 +314,14 @@ pub(crate) fn verdict(
     prohibited: &HashSet<&str>,
     models: &[&str],
     rule: Rule,
+    probes: Probes,
 ) -> Value {
+    let (all, probe_hits): (Vec<Case>, Vec<Case>) = match probes {
+        Probes::Count => (all, Vec::new()),
+        Probes::Warn => all
+            .into_iter()
+            .partition(|c| !c.kind.ends_with("-cycle-exists")),
+    };
     let found: Vec<String> = {
         let mut f: Vec<String> = all.iter().map(|c| c.kind.clone()).collect();
         f.sort();
@@ -337,5 +387,40 @@ pub(crate) fn verdict(
     if timeouts > 0 {
         out.insert("cycle-search-timeouts".into(), json!(timeouts));
     }
+    probe_warnings(&mut out, probe_hits, prohibited, &reportable);
     Value::Object(out)
+}
+
+/// Under [`Probes::Warn`]: the probe hits the requested models prohibit,
+/// and that no reported anomaly already rules out, as a warning beside
+/// the verdict.
+fn probe_warnings(
+    out: &mut Map<String, Value>,
+    hits: Vec<Case>,
+    prohibited: &HashSet<&str>,
+    reportable: &BTreeMap<String, Vec<Value>>,
+) {
+    let ruled_out = models::impossible_models(reportable.keys().map(String::as_str));
+    let mut warn: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for c in hits {
+        let model = c.kind.strip_suffix("-cycle-exists").unwrap_or(&c.kind);
+        if prohibited.contains(c.kind.as_str()) && !ruled_out.contains(model) {
+            warn.entry(c.kind.clone()).or_default().push(c.to_json());
+        }
+    }
+    if warn.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = warn.keys().map(String::as_str).collect();
+    out.insert(
+        "cycle-exists-warning".into(),
+        json!(format!(
+            "WARNING: {} — the dependency graph has a cycle the requested model forbids, \
+             and no concrete cycle of a class that model prohibits was found; Maelstrom \
+             0.2.3's Elle 0.1.6 looks only for concrete cycles and passes such a history, \
+             so the verdict is Maelstrom's; --strict (Elle 0.2.x's probes) fails it",
+            names.join(", ")
+        )),
+    );
+    out.insert("cycle-exists-warnings".into(), json!(warn));
 }
