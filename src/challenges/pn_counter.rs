@@ -93,11 +93,18 @@
 //! - **Reads during a partition** return the node's own view, which may miss
 //!   deltas added on the other side: a pn-counter is eventually consistent,
 //!   and only final reads are checked.
-//! - **Restarts** (not in Maelstrom's pn-counter): a restarted node would
-//!   start from zero, its own entry below the copies its peers hold, and
-//!   its new adds would be hidden behind those copies until they overtook
-//!   them. Surviving a restart needs the node's own entry persisted before
-//!   `add_ok` (the storage API, once it exists).
+//! - **Kill and restart** (our bench's `kill`; Maelstrom never restarts a
+//!   node). A node that started from zero would have its own entry below
+//!   the copies its peers hold (its new adds hidden behind them until they
+//!   overtook them), and would never be pushed what its peers were shown it
+//!   held. So the node appends its whole state to its disk
+//!   ([`Ctx::disk`]) whenever the state grows, by an add or a merge, and
+//!   the runtime syncs before any output: every `add_ok` and every state
+//!   the node ever sent is durable, and a restarted node starts from at
+//!   least all of them (it then pushes its state to every peer once). A
+//!   record is `2N` integers; every [`COMPACT_AFTER`] records the log is
+//!   replaced by a snapshot. Cost: no message, one sync per output batch.
+//! - **Pause** is a long latency: the paused node's peers retry each tick.
 //!
 //! # Caveats
 //!
@@ -123,6 +130,7 @@
 //! session (`maelstrom-runs/records/guide-solvers.md`): 0.032 on each
 //! against the demo's 0.032–0.035.
 
+use crate::runtime::storage::disk_error;
 use crate::runtime::{Ctx, Error, ErrorCode, Init, Node, NodeId, Request};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -254,7 +262,12 @@ pub struct PnCounter {
     /// Peers that pushed to us since our last message to them and may not
     /// know that we hold what they pushed.
     owe_ack: HashSet<NodeId>,
+    /// Records on disk since the last snapshot.
+    records: usize,
 }
+
+/// Records (whole states) after which the log becomes a snapshot.
+pub const COMPACT_AFTER: usize = 256;
 
 /// True if every entry of `a` is at or below the same entry of `b`.
 fn below(a: &Counts, b: &Counts) -> bool {
@@ -286,7 +299,44 @@ impl PnCounter {
         }
     }
 
-    fn add(&mut self, delta: i64) -> Result<(), Error> {
+    /// Record the state on disk (durable before our next output).
+    fn save(&mut self, ctx: &mut Ctx<'_, Self>) -> std::io::Result<()> {
+        if self.records >= COMPACT_AFTER {
+            ctx.disk().snapshot_json(&self.counts)?;
+            self.records = 0;
+        } else {
+            ctx.disk().append_json(&self.counts)?;
+            self.records += 1;
+        }
+        Ok(())
+    }
+
+    /// The join of every state an earlier incarnation recorded.
+    fn recover(&mut self, ctx: &mut Ctx<'_, Self>) -> anyhow::Result<()> {
+        let rec = ctx.disk().load()?;
+        for bytes in rec.snapshot.iter().chain(&rec.records) {
+            let counts: Counts = serde_json::from_slice(bytes)
+                .map_err(|e| anyhow::anyhow!("unreadable pn-counter state on disk: {e}"))?;
+            Self::join_into(&self.members, &mut self.counts, &counts);
+        }
+        self.records = rec.records.len();
+        Ok(())
+    }
+
+    fn add(&mut self, delta: i64, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
+        let before = self.counts.get(&self.me).copied();
+        self.bump(delta)?;
+        if let Err(e) = self.save(ctx) {
+            match before {
+                Some(b) => self.counts.insert(self.me.clone(), b),
+                None => self.counts.remove(&self.me),
+            };
+            return Err(disk_error(e));
+        }
+        Ok(())
+    }
+
+    fn bump(&mut self, delta: i64) -> Result<(), Error> {
         let entry = self.counts.entry(self.me.clone()).or_default();
         let overflow = || Error::new(ErrorCode::Abort, "the counter would overflow");
         if delta >= 0 {
@@ -328,7 +378,16 @@ impl PnCounter {
             ctx.log(format_args!("ignoring pn_state from non-peer {src}"));
             return;
         }
+        let before = self.counts.clone();
         Self::join_into(&self.members, &mut self.counts, &counts);
+        if self.counts != before {
+            if let Err(e) = self.save(ctx) {
+                // Not held, so never shown: the sender pushes again.
+                ctx.log(format_args!("disk: {e}; state from {src} dropped"));
+                self.counts = before;
+                return;
+            }
+        }
         let owe = match mode {
             Mode::Ack => false,
             Mode::Retry => true,
@@ -359,7 +418,7 @@ impl Node for PnCounter {
         // until something is added.
         let shown = peers.iter().map(|p| (p.clone(), Counts::new())).collect();
         ctx.every(config.gossip, |n, ctx| n.gossip(ctx));
-        Ok(PnCounter {
+        let mut node = PnCounter {
             me: init.node_id.clone(),
             peers,
             members,
@@ -367,13 +426,16 @@ impl Node for PnCounter {
             shown,
             sent: BTreeMap::new(),
             owe_ack: HashSet::new(),
-        })
+            records: 0,
+        };
+        node.recover(ctx)?;
+        Ok(node)
     }
 
     fn on_message(&mut self, msg: Request<Payload>, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
         match msg.payload {
             Payload::Add { delta } => {
-                self.add(delta)?;
+                self.add(delta, ctx)?;
                 ctx.ack(&msg, "add_ok");
             }
             Payload::Read => {
@@ -573,6 +635,57 @@ mod tests {
         assert_eq!(counts, [1, 2, 1, 0, 0]);
         for h in hosts.iter_mut() {
             assert_eq!(read(h, TICK * 8), 5);
+        }
+    }
+
+    #[test]
+    fn a_restarted_node_keeps_its_acknowledged_adds_and_what_it_showed() {
+        use crate::runtime::MemDisk;
+        for seed in 0..5 {
+            let disk = MemDisk::new(seed);
+            let boot = || {
+                let mut h = NodeHost::<PnCounter>::new(1);
+                h.set_disk(Box::new(disk.clone()));
+                let init = json!({"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,
+                    "node_id":"n0","node_ids":["n0","n1","n2"]}});
+                h.handle_line(init.to_string().as_bytes(), Duration::ZERO);
+                h.output().clear();
+                h
+            };
+            let mut h = boot();
+            // More adds than COMPACT_AFTER, so a snapshot is taken too.
+            for i in 0..COMPACT_AFTER as i64 + 10 {
+                let delta = if i % 3 == 0 { -2 } else { 5 };
+                client(
+                    &mut h,
+                    json!({"type":"add","delta":delta,"msg_id":i + 10}),
+                    TICK,
+                );
+            }
+            let state = json!({"src":"n1","dest":"n0","body":{"type":"pn_state",
+                "counts":{"n1":[7,1]},"mode":"push"}});
+            h.handle_line(state.to_string().as_bytes(), TICK);
+            h.tick(TICK * 2);
+            let shown = out(&mut h);
+            assert!(!shown.is_empty(), "seed {seed}");
+            let before = h.node().unwrap().counts().clone();
+            // An add whose add_ok never left may be lost; nothing else.
+            let line = json!({"src":"c1","dest":"n0","body":{"type":"add","delta":100,"msg_id":3}});
+            h.handle_line(line.to_string().as_bytes(), TICK * 2);
+            drop(h);
+            disk.crash();
+            let mut h = boot();
+            let after = h.node().unwrap().counts().clone();
+            assert_eq!(after["n1"], Entry(7, 1), "seed {seed}");
+            let own = after["n0"];
+            assert!(
+                own == before["n0"] || own.0 == before["n0"].0 + 100,
+                "seed {seed}"
+            );
+            // It pushes its state to every peer again at the next tick.
+            h.tick(TICK * 3);
+            let pushed = out(&mut h);
+            assert_eq!(pushed.len(), 2, "seed {seed}: {pushed:?}");
         }
     }
 
