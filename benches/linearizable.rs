@@ -14,9 +14,19 @@
 //! processes, 30–50 % of the operations indeterminate, generated from a
 //! simulated register (valid), with one late read shifted to another value
 //! (often still explainable), or with one late read of a value nothing
-//! wrote (invalid, and the worst case: every order before it is tried). For each history it prints the checker's verdict and
-//! the median wall time of `--reps` runs (default 5) of the whole check
-//! (split by key, decode, search, result map), single-threaded.
+//! wrote (invalid, and the worst case: every order before it is tried).
+//! For each history it prints the checker's verdict and three median wall
+//! times of `--reps` runs (default 5), single-threaded:
+//!
+//! - `core`: from the encoded in-memory history (keys and values already
+//!   integers, `fail`s dropped: `register::encode`, done once outside the
+//!   timing) to a verdict per key — partition and search. This is what
+//!   Porcupine's `CheckOperations` covers on its `[]Operation`.
+//! - `whole`: `register::check_history` from the parsed JSON history to the
+//!   result map: encoding, partition, search, and any failure report (which
+//!   for an invalid key includes a second, bounded search; see the module).
+//! - `phase`: the check phase of `glomers test -w lin-kv`: every checker
+//!   the test composes (stats, availability, net, and the workload's).
 //!
 //! `--export DIR` writes `DIR/<name>.json` per history for a Porcupine
 //! driver: `{"name", "keys": [[op, …], …]}` with one list per key and each
@@ -29,9 +39,14 @@
 //! values are -1000000 as there. The driver is not part of this
 //! repository; `maelstrom-runs/records/linearizable.md` describes it.
 
-use glomers::bench::checkers::linearizable::register::{by_key, check_history};
+use glomers::bench::checkers::linearizable::register::{
+    by_key, check_encoded, check_history, encode,
+};
 use glomers::bench::checkers::linearizable::Budget;
+use glomers::bench::checkers::{check_test, Input};
 use glomers::bench::history::{History, Op, OpType, Process};
+use glomers::bench::opts::TestOpts;
+use glomers::bench::workloads::lin_kv;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -83,14 +98,16 @@ fn main() {
         }
     }
     println!(
-        "{:<44} {:>6} {:>5} {:>6} {:>9} {:>11}",
-        "history", "ops", "keys", "info", "verdict", "median ms"
+        "{:<36} {:>6} {:>5} {:>6} {:>8} {:>9} {:>9} {:>9}",
+        "history", "ops", "keys", "info", "verdict", "core ms", "whole ms", "phase ms"
     );
     for (name, h) in &histories {
         if let Some(dir) = &export {
             write_export(dir, name, h);
         }
         let (verdict, ms) = time_check(h, reps);
+        let core = time_core(h, reps);
+        let phase = time_phase(h, reps);
         let invokes = h
             .ops
             .iter()
@@ -102,7 +119,7 @@ fn main() {
             .filter(|o| o.kind == OpType::Info && o.is_client())
             .count();
         println!(
-            "{name:<44} {invokes:>6} {:>5} {info:>6} {verdict:>9} {ms:>11.3}",
+            "{name:<36} {invokes:>6} {:>5} {info:>6} {verdict:>8} {core:>9.3} {ms:>9.3} {phase:>9.3}",
             by_key(h).len()
         );
     }
@@ -139,6 +156,47 @@ fn time_check(h: &History, reps: usize) -> (String, f64) {
     }
     times.sort_by(f64::total_cmp);
     (verdict, times[times.len() / 2])
+}
+
+/// A budget as generous as the workload's.
+fn budget() -> Budget {
+    Budget {
+        deadline: Some(Instant::now() + Duration::from_secs(60)),
+        max_bytes: 4 << 30,
+    }
+}
+
+/// The median milliseconds of `reps` runs of `f`.
+fn median_ms(reps: usize, mut f: impl FnMut()) -> f64 {
+    let mut times = Vec::new();
+    for _ in 0..reps.max(1) {
+        let t = Instant::now();
+        f();
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// The core alone, what Porcupine's `CheckOperations` times: from the
+/// encoded in-memory history (keys and values as integers, like
+/// Porcupine's `[]Operation`) to a verdict per key, partition included.
+fn time_core(h: &History, reps: usize) -> f64 {
+    let e = encode(h);
+    median_ms(reps, || {
+        std::hint::black_box(check_encoded(&e, &budget()));
+    })
+}
+
+/// The check phase of `glomers test -w lin-kv`: every checker the test
+/// composes (stats, availability, net, the workload's) on the history.
+fn time_phase(h: &History, reps: usize) -> f64 {
+    let opts = TestOpts::with_nodes(5);
+    median_ms(reps, || {
+        let input = Input::new(h, &opts);
+        let checker = Box::new(|i: &Input<'_>| lin_kv::check_history(i.history));
+        std::hint::black_box(check_test(checker, &input));
+    })
 }
 
 fn op(process: u64, kind: OpType, f: &str, value: Value) -> Op {

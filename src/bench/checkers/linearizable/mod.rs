@@ -23,9 +23,13 @@
 //! Linearizability is *local* (Herlihy and Wing; P-compositionality in
 //! Horn and Kroening's terms): a history over independent objects is
 //! linearizable iff each object's sub-history is. So each key is searched
-//! on its own ([`register::by_key`], like Jepsen's `independent/checker`,
+//! on its own (like Jepsen's `independent/checker`,
 //! `jepsen: jepsen/src/jepsen/independent.clj`), and the search space is
-//! the product of small ones instead of one huge one.
+//! the product of small ones instead of one huge one. The history is first
+//! reduced to integers in one pass ([`register::encode`]: keys and values
+//! interned, `fail`ed operations dropped), then partitioned by key with a
+//! counting sort and searched key by key ([`register::check_encoded`]);
+//! the JSON is looked at again only to explain a failure.
 //!
 //! # The algorithm
 //!
@@ -38,13 +42,16 @@
 //! and never visits a configuration twice (two paths to the same set and
 //! state have the same future). On top of that:
 //!
-//! - **A static pre-check.** Before searching, the states any order of
-//!   any operations could reach are enumerated (ignoring real time and
-//!   multiplicity, an over-approximation; skipped past 1,024 states). A
-//!   definite operation that none of them accepts — a read of a value
-//!   nothing wrote, a cas from one — makes the history invalid at once.
-//!   Those are the histories on which a search is slowest: it would have to
-//!   exhaust every configuration before the impossible operation.
+//! - **A static pre-check.** Once the search has taken more rounds than
+//!   two per operation plus 256 (a valid history of a few concurrent
+//!   operations at a time is decided before that, and then the pre-check
+//!   would be most of the cost), the states any order of any operations
+//!   could reach are enumerated (ignoring real time and multiplicity, an
+//!   over-approximation; skipped past 1,024 states). A definite operation
+//!   that none of them accepts — a read of a value nothing wrote, a cas
+//!   from one — makes the history invalid at once. Those are the histories
+//!   on which a search is slowest: it would have to exhaust every
+//!   configuration before the impossible operation.
 //! - **Dropping what cannot matter.** An operation the model accepts in
 //!   every state without changing it (a read that returned `nil`, as every
 //!   indeterminate read does) is removed; so is an indeterminate operation
@@ -65,10 +72,13 @@
 //! - **Unobserved values are one value.** Per key, values no read returned
 //!   and no cas expected are interned to one id ([`register`]), so writes
 //!   of different never-read values lead to one state, not many.
-//! - **No allocation per step.** Lowe's lift/unlift of operations from a
-//!   linked list, an incrementally maintained Zobrist hash of the
-//!   linearized bitset, and a flat open-addressing memo whose bitsets live
-//!   in one arena and are compared exactly.
+//! - **No allocation per step, none per key.** Lowe's lift/unlift of
+//!   operations from a linked list, an incrementally maintained Zobrist
+//!   hash of the linearized bitset, and a flat open-addressing memo whose
+//!   bitsets live in one arena and are compared exactly; a
+//!   [`search::Checker`] keeps all of these buffers from one key to the
+//!   next, so a history of a hundred keys allocates about as often as one
+//!   of a single key.
 //!
 //! # Budget and verdicts
 //!
@@ -105,8 +115,11 @@
 //! candidates scanned per configuration (at most the concurrency plus the
 //! indeterminate operations pending); memory is one bitset of
 //! `ops / 64` words plus a state per configuration. A valid `lin-kv` key
-//! typically visits about one configuration per mutating operation. The
-//! figures against Porcupine are in `maelstrom-runs/records/linearizable.md`
+//! typically visits about one configuration per mutating operation. On a
+//! Maelstrom-shaped history the search from the encoded history is a small
+//! part of the whole check; most of it is reading the JSON values of the
+//! history once ([`register::encode`]). The figures, and Porcupine's on
+//! the same histories, are in `maelstrom-runs/records/linearizable.md`
 //! (`benches/linearizable.rs`).
 //!
 //! # Layout
@@ -114,7 +127,8 @@
 //! - [`model`]: the [`model::Model`] trait and the compare-and-set register.
 //! - [`search`]: the search for one object.
 //! - [`oracle`]: brute force, for tests.
-//! - [`register`]: keyed registers from a bench history; the result map.
+//! - [`register`]: keyed registers from a bench history (encoding,
+//!   partition, per-key search); the result map and failure reports.
 
 pub mod model;
 pub mod oracle;

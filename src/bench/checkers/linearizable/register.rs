@@ -21,9 +21,15 @@
 //! id: registers holding two such values behave identically from then on,
 //! so the search need not tell them apart. Reports name that id "a value no
 //! operation observed".
+//!
+//! **Two readings of the history.** [`encode`] reads it once into integers
+//! (what the check runs on: [`check_encoded`]); [`by_key`] and [`decode`]
+//! read one key's operations from the JSON again, for failure reports (the
+//! exact search without merged values) and for tests. Both group keys and
+//! compare values the same way.
 
 use super::model::{CasRegister, RegisterOp, ValueId, NIL};
-use super::search::{self, Budget, Entry, Stats, Stuck, Verdict};
+use super::search::{self, Budget, Checker, Entry, Stats, Stuck, Verdict};
 use crate::bench::check::Validity;
 use crate::bench::history::{History, Op, OpType};
 use rustc_hash::FxHashMap;
@@ -234,28 +240,258 @@ pub fn decode(history: &History, ops: &KeyOps, merge_unobserved: bool) -> Result
     Ok(d)
 }
 
+/// One operation of an [`Encoded`] history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyedOp {
+    /// The key's id (index into [`Encoded::keys`]).
+    pub key: u32,
+    /// The operation; its values are ids into [`Encoded::values`].
+    pub op: RegisterOp,
+    /// History index of the invocation.
+    pub call: usize,
+    /// History index of the completion, if any.
+    pub done: Option<usize>,
+    /// Whether it completed `ok` (else it is indeterminate).
+    pub definite: bool,
+}
+
+/// A `lin-kv` history reduced to integers in one pass: keys and values
+/// interned (integers through a hash map, anything else by JSON equality),
+/// `fail`ed operations left out. This is the in-memory form the search
+/// works from, what Porcupine's `[]Operation` is to its checker; the JSON
+/// is only looked at again to report a failure.
+#[derive(Debug, Clone, Default)]
+pub struct Encoded {
+    /// Key id → the key.
+    pub keys: Vec<Value>,
+    /// Value id → the value; id 0 ([`NIL`]) is `null`.
+    pub values: Vec<Value>,
+    /// The operations that may have happened, in invocation order.
+    pub ops: Vec<KeyedOp>,
+    /// Per key id, the first operation of an unexpected shape, if any: the
+    /// key's verdict is then `unknown` with this cause.
+    pub errors: Vec<Option<String>>,
+}
+
+/// Interns JSON values to dense ids (JSON equality, as [`decode`]).
+#[derive(Default)]
+struct Interner {
+    ints: FxHashMap<i64, u32>,
+    /// Non-integer values, compared by JSON equality (rare in `lin-kv`).
+    others: Vec<(Value, u32)>,
+}
+
+impl Interner {
+    /// The id of `v`, adding it to `table` if new.
+    fn id(&mut self, v: &Value, table: &mut Vec<Value>) -> u32 {
+        let fresh = table.len() as u32;
+        let id = match v.as_i64() {
+            Some(i) => *self.ints.entry(i).or_insert(fresh),
+            None => match self.others.iter().find(|(x, _)| x == v) {
+                Some(&(_, id)) => id,
+                None => {
+                    self.others.push((v.clone(), fresh));
+                    fresh
+                }
+            },
+        };
+        if id == fresh {
+            table.push(v.clone());
+        }
+        id
+    }
+}
+
+/// Encode a history for [`check_encoded`]: client invocations whose value
+/// is a `[key, v]` pair (Jepsen's `independent` tuples), as [`by_key`]
+/// and [`decode`] read them.
+pub fn encode(history: &History) -> Encoded {
+    let partner = history.pairs();
+    let mut e = Encoded {
+        values: vec![Value::Null],
+        ..Encoded::default()
+    };
+    // Keys group as in `by_key`: integers by value, others by KeyOrder.
+    let mut int_keys: FxHashMap<i64, u32> = FxHashMap::default();
+    let mut other_keys: BTreeMap<KeyOrder, u32> = BTreeMap::new();
+    let mut values = Interner::default();
+    values.others.push((Value::Null, NIL));
+    for inv in &history.ops {
+        if inv.kind != OpType::Invoke || !inv.is_client() {
+            continue;
+        }
+        let Some([k, _]) = inv.value.as_array().map(Vec::as_slice) else {
+            continue;
+        };
+        let fresh = e.keys.len() as u32;
+        let key = match k.as_i64() {
+            Some(i) => *int_keys.entry(i).or_insert(fresh),
+            None => *other_keys.entry(KeyOrder(k.clone())).or_insert(fresh),
+        };
+        if key == fresh {
+            e.keys.push(k.clone());
+            e.errors.push(None);
+        }
+        let done = partner[inv.index];
+        let (raw, definite) = match raw(inv, done.map(|c| &history.ops[c])) {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
+            Err(why) => {
+                e.errors[key as usize].get_or_insert(why);
+                continue;
+            }
+        };
+        let mut id = |v: &Value| values.id(v, &mut e.values);
+        let op = match raw {
+            Raw::Read(v) if v.is_null() => RegisterOp::Read(None),
+            Raw::Read(v) => RegisterOp::Read(Some(id(v))),
+            Raw::Write(v) => RegisterOp::Write(id(v)),
+            Raw::Cas(from, to) => RegisterOp::Cas(id(from), id(to)),
+        };
+        e.ops.push(KeyedOp {
+            key,
+            op,
+            call: inv.index,
+            done,
+            definite,
+        });
+    }
+    e
+}
+
+/// One key's verdict from [`check_encoded`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyVerdict {
+    /// The verdict; `Unknown` with the decoding error for a key with an
+    /// operation of an unexpected shape.
+    pub verdict: Verdict<ValueId>,
+    /// What the search did.
+    pub stats: Stats,
+    /// The entries searched (only kept for a key found not linearizable,
+    /// for its report; empty otherwise). Values no operation of the key
+    /// observes are [`UNOBSERVED`].
+    pub entries: Vec<Entry<RegisterOp>>,
+    /// Their (invocation, completion) history indices, same condition.
+    pub sources: Vec<(usize, Option<usize>)>,
+}
+
+/// Partition an encoded history by key (a counting sort, keeping
+/// invocation order) and search each key: the whole check from the
+/// in-memory history to the verdicts, one per key id.
+pub fn check_encoded(e: &Encoded, budget: &Budget) -> Vec<KeyVerdict> {
+    let nkeys = e.keys.len();
+    let mut start = vec![0usize; nkeys + 1];
+    for o in &e.ops {
+        start[o.key as usize + 1] += 1;
+    }
+    for k in 0..nkeys {
+        start[k + 1] += start[k];
+    }
+    let mut fill = start.clone();
+    let mut order = vec![0u32; e.ops.len()];
+    for (i, o) in e.ops.iter().enumerate() {
+        order[fill[o.key as usize]] = i as u32;
+        fill[o.key as usize] += 1;
+    }
+    let mut checker = Checker::new(&CasRegister);
+    // observed[v] == key + 1 when some operation of that key observes v.
+    let mut observed = vec![0u32; e.values.len()];
+    let mut entries = Vec::new();
+    let mut out = Vec::with_capacity(nkeys);
+    for k in 0..nkeys {
+        if let Some(why) = &e.errors[k] {
+            out.push(KeyVerdict {
+                verdict: Verdict::Unknown(why.clone()),
+                stats: Stats::default(),
+                entries: Vec::new(),
+                sources: Vec::new(),
+            });
+            continue;
+        }
+        let ops = &order[start[k]..start[k + 1]];
+        let stamp = k as u32 + 1;
+        for &i in ops {
+            match e.ops[i as usize].op {
+                RegisterOp::Read(Some(v)) | RegisterOp::Cas(v, _) => observed[v as usize] = stamp,
+                _ => {}
+            }
+        }
+        let merge = |v: ValueId| {
+            if v == NIL || observed[v as usize] == stamp {
+                v
+            } else {
+                UNOBSERVED
+            }
+        };
+        entries.clear();
+        entries.extend(ops.iter().map(|&i| {
+            let o = &e.ops[i as usize];
+            Entry {
+                op: match o.op {
+                    RegisterOp::Write(v) => RegisterOp::Write(merge(v)),
+                    RegisterOp::Cas(a, b) => RegisterOp::Cas(a, merge(b)),
+                    read => read,
+                },
+                call: o.call as u64,
+                ret: if o.definite {
+                    o.done.map(|c| c as u64)
+                } else {
+                    None
+                },
+            }
+        }));
+        let (verdict, stats) = checker.check(&entries, budget, true);
+        let failed = matches!(verdict, Verdict::NotLinearizable(_));
+        out.push(KeyVerdict {
+            verdict,
+            stats,
+            entries: if failed { entries.clone() } else { Vec::new() },
+            sources: if failed {
+                ops.iter()
+                    .map(|&i| (e.ops[i as usize].call, e.ops[i as usize].done))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        });
+    }
+    out
+}
+
 /// Check every key's register; returns Maelstrom's `workload` result map
 /// (Jepsen's `independent/checker` over Knossos's `linearizable`): `valid?`,
 /// per-key `results`, `failures`, plus our `explanations`.
 pub fn check_history(history: &History, budget: &Budget) -> Value {
+    let encoded = encode(history);
+    let verdicts = check_encoded(&encoded, budget);
+    // Keys in Jepsen's order (numbers first), as `by_key` gives them.
+    let mut order: Vec<usize> = (0..encoded.keys.len()).collect();
+    order.sort_by(|&a, &b| {
+        KeyOrder(encoded.keys[a].clone()).cmp(&KeyOrder(encoded.keys[b].clone()))
+    });
     let mut results = Map::new();
     let mut failures = Vec::new();
     let mut explanations = Vec::new();
     let mut valid = Validity::Valid;
     let mut totals = Stats::default();
-    for (key, ops) in by_key(history) {
-        let result = check_key(history, &key.0, &ops, budget, &mut totals);
+    for k in order {
+        let key = &encoded.keys[k];
+        let kv = &verdicts[k];
+        totals.ops += kv.stats.ops;
+        totals.configs += kv.stats.configs;
+        totals.steps += kv.stats.steps;
+        let result = key_result(history, key, &encoded, kv, budget);
         let v = Validity::of(&result);
         valid = valid.merge(v);
         if v == Validity::Invalid {
-            failures.push(key.0.clone());
+            failures.push(key.clone());
             if explanations.len() < MAX_EXPLANATIONS {
                 if let Some(t) = result.pointer("/linearizable/explanation/text") {
                     explanations.push(t.clone());
                 }
             }
         }
-        results.insert(key_name(&key.0), result);
+        results.insert(key_name(key), result);
     }
     json!({
         "valid?": valid,
@@ -279,66 +515,75 @@ fn key_name(k: &Value) -> String {
 }
 
 /// One key's result: `{"valid?", "linearizable": {…}}`.
-fn check_key(
+fn key_result(
     history: &History,
     key: &Value,
-    ops: &KeyOps,
+    encoded: &Encoded,
+    kv: &KeyVerdict,
     budget: &Budget,
-    totals: &mut Stats,
 ) -> Value {
-    let lin = match decode(history, ops, true) {
-        Err(why) => json!({"valid?": "unknown", "cause": why}),
-        Ok(d) => {
-            let (verdict, stats) = search::check(&CasRegister, &d.entries, budget);
-            totals.ops += stats.ops;
-            totals.configs += stats.configs;
-            totals.steps += stats.steps;
-            match verdict {
-                Verdict::Linearizable => json!({
-                    "valid?": true,
-                    "analyzer": "glomers-wgl",
-                    "op-count": stats.ops,
-                    "configs": stats.configs,
-                }),
-                Verdict::Unknown(why) => json!({
-                    "valid?": "unknown",
-                    "analyzer": "glomers-wgl",
-                    "cause": why,
-                }),
-                Verdict::NotLinearizable(stuck)
-                    if stuck.searched && !stuck.states.contains(&UNOBSERVED) =>
-                {
-                    invalid(history, key, &d, &stuck)
-                }
-                Verdict::NotLinearizable(stuck) => {
-                    // Report real values and the precise frontier: search
-                    // again without merging unobserved values and without
-                    // the static pre-check (same verdict), within a small
-                    // budget. If that runs out, keep the first report.
-                    let now = Instant::now();
-                    let small = Budget {
-                        deadline: Some(
-                            budget
-                                .deadline
-                                .map_or(now + REPORT_TIME, |d| d.min(now + REPORT_TIME)),
-                        ),
-                        max_bytes: budget.max_bytes.min(REPORT_BYTES),
-                    };
-                    let exact = decode(history, ops, false).ok().and_then(|e| {
-                        match search::check_with(&CasRegister, &e.entries, &small, false).0 {
-                            Verdict::NotLinearizable(s) => Some((e, s)),
-                            _ => None,
-                        }
-                    });
-                    match exact {
-                        Some((e, s)) => invalid(history, key, &e, &s),
-                        None => invalid(history, key, &d, &stuck),
-                    }
-                }
-            }
+    let lin = match &kv.verdict {
+        Verdict::Linearizable => json!({
+            "valid?": true,
+            "analyzer": "glomers-wgl",
+            "op-count": kv.stats.ops,
+            "configs": kv.stats.configs,
+        }),
+        // A key with an operation of an unexpected shape is never searched.
+        Verdict::Unknown(why) if kv.stats == Stats::default() => {
+            json!({"valid?": "unknown", "cause": why})
+        }
+        Verdict::Unknown(why) => json!({
+            "valid?": "unknown",
+            "analyzer": "glomers-wgl",
+            "cause": why,
+        }),
+        Verdict::NotLinearizable(stuck) => {
+            let d = Decoded {
+                entries: kv.entries.clone(),
+                sources: kv.sources.clone(),
+                values: encoded.values.clone(),
+            };
+            report(history, key, &d, stuck, budget)
         }
     };
     json!({"valid?": lin["valid?"].clone(), "linearizable": lin})
+}
+
+/// The failure report for a key the search found not linearizable.
+fn report(
+    history: &History,
+    key: &Value,
+    d: &Decoded,
+    stuck: &Stuck<ValueId>,
+    budget: &Budget,
+) -> Value {
+    if stuck.searched && !stuck.states.contains(&UNOBSERVED) {
+        return invalid(history, key, d, stuck);
+    }
+    // Report real values and the precise frontier: search again without
+    // merging unobserved values and without the static pre-check (same
+    // verdict), within a small budget. If that runs out, keep the first
+    // report.
+    let now = Instant::now();
+    let small = Budget {
+        deadline: Some(
+            budget
+                .deadline
+                .map_or(now + REPORT_TIME, |d| d.min(now + REPORT_TIME)),
+        ),
+        max_bytes: budget.max_bytes.min(REPORT_BYTES),
+    };
+    let exact = decode(history, &d.sources, false).ok().and_then(|e| {
+        match search::check_with(&CasRegister, &e.entries, &small, false).0 {
+            Verdict::NotLinearizable(s) => Some((e, s)),
+            _ => None,
+        }
+    });
+    match exact {
+        Some((e, s)) => invalid(history, key, &e, &s),
+        None => invalid(history, key, d, stuck),
+    }
 }
 
 /// A history entry, compactly.
@@ -511,5 +756,59 @@ mod tests {
         let want = [("-3", 1), ("1", 1), ("1.0", 1), ("2", 2), ("\"a\"", 1)];
         let want: Vec<(String, usize)> = want.iter().map(|(k, n)| (k.to_string(), *n)).collect();
         assert_eq!(keys, want);
+        // encode groups them the same way.
+        let e = encode(&h);
+        let mut encoded: Vec<(String, usize)> = e
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(k, v)| {
+                let n = e.ops.iter().filter(|o| o.key as usize == k).count();
+                (v.to_string(), n)
+            })
+            .collect();
+        encoded.sort();
+        let mut want = want;
+        want.sort();
+        assert_eq!(encoded, want);
+    }
+
+    #[test]
+    fn encode_drops_failures_and_flags_bad_shapes_per_key() {
+        let mut h = History::new();
+        let rows = [
+            (0, OpType::Invoke, "write", json!([1, 5])),
+            (0, OpType::Ok, "write", json!([1, 5])),
+            (1, OpType::Invoke, "cas", json!([1, [5, 6]])),
+            (1, OpType::Fail, "cas", json!([1, [5, 6]])),
+            (2, OpType::Invoke, "cas", json!([2, 7])),
+            (2, OpType::Ok, "cas", json!([2, 7])),
+            (3, OpType::Invoke, "read", json!([1, null])),
+            (3, OpType::Info, "read", json!([1, null])),
+        ];
+        for (p, kind, f, v) in rows {
+            h.push(Op::client(0, p, kind, f, v));
+        }
+        let e = encode(&h);
+        assert_eq!(e.keys, vec![json!(1), json!(2)]);
+        let ops: Vec<(u32, RegisterOp, bool)> =
+            e.ops.iter().map(|o| (o.key, o.op, o.definite)).collect();
+        let five = e.values.iter().position(|v| *v == json!(5)).unwrap() as ValueId;
+        assert_eq!(
+            ops,
+            vec![
+                (0, RegisterOp::Write(five), true),
+                (0, RegisterOp::Read(None), false)
+            ]
+        );
+        assert!(e.errors[0].is_none());
+        assert!(e.errors[1]
+            .as_deref()
+            .unwrap_or("")
+            .contains("unexpected shape"));
+        let r = check_history(&h, &Budget::default());
+        assert_eq!(r["results"]["1"]["valid?"], true);
+        assert_eq!(r["results"]["2"]["valid?"], "unknown");
+        assert_eq!(r["valid?"], "unknown");
     }
 }

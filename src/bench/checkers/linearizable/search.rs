@@ -121,18 +121,58 @@ pub fn check_with<M: Model>(
     budget: &Budget,
     precheck: bool,
 ) -> (Verdict<M::State>, Stats) {
-    let mut s = Search::new(model, entries);
-    if precheck {
-        if let Some(stuck) = s.unreachable() {
-            return (Verdict::NotLinearizable(stuck), s.stats);
+    Checker::new(model).check(entries, budget, precheck)
+}
+
+/// The static pre-check alone (see [`Search::unreachable`]): `Some` when
+/// some definite operation is accepted by no state any order of the
+/// operations could reach, so the history is not linearizable; `None`
+/// when it cannot tell. [`check`] runs it only once the search has taken
+/// more than a few rounds per operation.
+pub fn static_check<M: Model>(model: &M, entries: &[Entry<M::Op>]) -> Option<Stuck<M::State>> {
+    let mut s = Search::new(model);
+    s.load(entries);
+    s.unreachable()
+}
+
+/// A search whose buffers (lists, bitset, memo) are kept from one history
+/// to the next: checking many small objects one after the other (a
+/// `lin-kv` history's keys) then allocates once, not a dozen times per key.
+pub struct Checker<'a, M: Model> {
+    search: Search<'a, M>,
+}
+
+impl<'a, M: Model> Checker<'a, M> {
+    /// A checker for `model` with empty buffers.
+    pub fn new(model: &'a M) -> Self {
+        Checker {
+            search: Search::new(model),
         }
     }
-    let verdict = s.run(budget);
-    (verdict, s.stats)
+
+    /// [`check_with`] on `entries`, reusing this checker's buffers.
+    pub fn check(
+        &mut self,
+        entries: &[Entry<M::Op>],
+        budget: &Budget,
+        precheck: bool,
+    ) -> (Verdict<M::State>, Stats) {
+        let s = &mut self.search;
+        s.load(entries);
+        let verdict = s.run(budget, precheck);
+        s.stats.configs = s.memo.len();
+        (verdict, s.stats)
+    }
 }
 
 /// States the static pre-check enumerates at most before giving up on it.
 const MAX_STATIC_STATES: usize = 1024;
+/// Rounds of the search before the static pre-check runs, beyond two per
+/// operation. A valid history of a few concurrent operations at a time is
+/// decided within about two rounds per operation, and then the pre-check
+/// (a closure over every state) would be most of the cost; an invalid one
+/// the pre-check can decide pays at most these rounds first.
+const PRECHECK_AFTER: u64 = 256;
 
 /// What the search does next.
 enum Mode {
@@ -176,8 +216,13 @@ struct Search<'a, M: Model> {
     twin: Vec<usize>,
     /// The caller's index of each operation.
     origin: Vec<usize>,
-    /// Zobrist keys, one per operation.
+    /// Zobrist keys, one per operation (kept and extended across loads:
+    /// key `i` is the same for every history).
     zobrist: Vec<u64>,
+    /// The SplitMix state after the last Zobrist key.
+    zobrist_seed: u64,
+    /// Scratch: definite operations by completion.
+    by_ret: Vec<usize>,
     /// Invocation-order list of unlinearized operations; sentinel `n`.
     next: Vec<usize>,
     prev: Vec<usize>,
@@ -201,82 +246,120 @@ struct Search<'a, M: Model> {
 }
 
 impl<'a, M: Model> Search<'a, M> {
-    /// Drop what cannot matter, sort, and build the lists.
-    fn new(model: &'a M, entries: &[Entry<M::Op>]) -> Self {
-        let mut keep: Vec<usize> = (0..entries.len())
-            .filter(|&i| match model.effect(&entries[i].op) {
-                Effect::Inert => false,
-                Effect::ReadOnly => entries[i].ret.is_some(),
-                Effect::Mutating => true,
-            })
-            .collect();
-        keep.sort_by_key(|&i| (entries[i].call, i));
-        let n = keep.len();
-        let ops: Vec<M::Op> = keep.iter().map(|&i| entries[i].op.clone()).collect();
-        let call = keep.iter().map(|&i| entries[i].call).collect();
-        let ret: Vec<u64> = keep
-            .iter()
-            .map(|&i| entries[i].ret.unwrap_or(u64::MAX))
-            .collect();
-        let required: Vec<bool> = keep.iter().map(|&i| entries[i].ret.is_some()).collect();
-        let read_only = ops
-            .iter()
-            .map(|o| model.effect(o) == Effect::ReadOnly)
-            .collect();
-        let mut twin = vec![NONE; n];
-        for i in 0..n {
-            if !required[i] {
-                twin[i] = (0..i)
-                    .rev()
-                    .find(|&j| !required[j] && ops[j] == ops[i])
-                    .unwrap_or(NONE);
-            }
-        }
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let zobrist = (0..n).map(|_| splitmix(&mut seed)).collect();
-        // Invocation list: 0 … n-1 in order, sentinel n.
-        let next = (0..=n).map(|i| if i == n { 0 } else { i + 1 }).collect();
-        let prev = (0..=n).map(|i| if i == 0 { n } else { i - 1 }).collect();
-        // Completion list over the definite operations.
-        let mut by_ret: Vec<usize> = (0..n).filter(|&i| required[i]).collect();
-        by_ret.sort_by_key(|&i| (ret[i], i));
-        let mut rnext = vec![NONE; n + 1];
-        let mut rprev = vec![NONE; n + 1];
-        let mut last = n;
-        for &i in &by_ret {
-            rnext[last] = i;
-            rprev[i] = last;
-            last = i;
-        }
-        rnext[last] = n;
-        rprev[n] = last;
-        let words = n.div_ceil(64).max(1);
+    /// An empty search; [`Search::load`] gives it a history.
+    fn new(model: &'a M) -> Self {
         Search {
             model,
-            ops,
-            call,
-            ret,
-            required_left: by_ret.len(),
-            required,
-            read_only,
-            twin,
-            origin: keep,
-            zobrist,
-            next,
-            prev,
-            rnext,
-            rprev,
-            bits: vec![0; words],
+            ops: Vec::new(),
+            call: Vec::new(),
+            ret: Vec::new(),
+            required: Vec::new(),
+            read_only: Vec::new(),
+            twin: Vec::new(),
+            origin: Vec::new(),
+            zobrist: Vec::new(),
+            zobrist_seed: 0x9E37_79B9_7F4A_7C15,
+            by_ret: Vec::new(),
+            next: Vec::new(),
+            prev: Vec::new(),
+            rnext: Vec::new(),
+            rprev: Vec::new(),
+            bits: Vec::new(),
             hash: 0,
-            memo: Memo::new(words),
+            required_left: 0,
+            memo: Memo::new(1),
             best_ret: 0,
             best_op: NONE,
             best_states: Vec::new(),
-            stats: Stats {
-                ops: n,
-                ..Stats::default()
-            },
+            stats: Stats::default(),
         }
+    }
+
+    /// Drop what cannot matter, sort, and build the lists, in the buffers
+    /// of the previous history.
+    fn load(&mut self, entries: &[Entry<M::Op>]) {
+        let model = self.model;
+        self.origin.clear();
+        self.origin.extend(
+            (0..entries.len()).filter(|&i| match model.effect(&entries[i].op) {
+                Effect::Inert => false,
+                Effect::ReadOnly => entries[i].ret.is_some(),
+                Effect::Mutating => true,
+            }),
+        );
+        // Usually sorted already, which the stable sort detects in one pass.
+        self.origin.sort_by_key(|&i| (entries[i].call, i));
+        let n = self.origin.len();
+        let keep = &self.origin;
+        self.ops.clear();
+        self.ops.extend(keep.iter().map(|&i| entries[i].op.clone()));
+        self.call.clear();
+        self.call.extend(keep.iter().map(|&i| entries[i].call));
+        self.ret.clear();
+        self.ret
+            .extend(keep.iter().map(|&i| entries[i].ret.unwrap_or(u64::MAX)));
+        self.required.clear();
+        self.required
+            .extend(keep.iter().map(|&i| entries[i].ret.is_some()));
+        self.read_only.clear();
+        self.read_only
+            .extend(self.ops.iter().map(|o| model.effect(o) == Effect::ReadOnly));
+        self.twin.clear();
+        for i in 0..n {
+            let twin = if self.required[i] {
+                NONE
+            } else {
+                (0..i)
+                    .rev()
+                    .find(|&j| !self.required[j] && self.ops[j] == self.ops[i])
+                    .unwrap_or(NONE)
+            };
+            self.twin.push(twin);
+        }
+        while self.zobrist.len() < n {
+            self.zobrist.push(splitmix(&mut self.zobrist_seed));
+        }
+        self.link(n);
+        let words = n.div_ceil(64).max(1);
+        self.bits.clear();
+        self.bits.resize(words, 0);
+        self.hash = 0;
+        self.memo.reset(words, n);
+        self.best_ret = 0;
+        self.best_op = NONE;
+        self.best_states.clear();
+        self.stats = Stats {
+            ops: n,
+            ..Stats::default()
+        };
+    }
+
+    /// Build the invocation list (0 … n-1 in order, sentinel n) and the
+    /// completion list over the definite operations.
+    fn link(&mut self, n: usize) {
+        self.next.clear();
+        self.next
+            .extend((0..=n).map(|i| if i == n { 0 } else { i + 1 }));
+        self.prev.clear();
+        self.prev
+            .extend((0..=n).map(|i| if i == 0 { n } else { i - 1 }));
+        self.by_ret.clear();
+        self.by_ret.extend((0..n).filter(|&i| self.required[i]));
+        let ret = &self.ret;
+        self.by_ret.sort_by_key(|&i| (ret[i], i));
+        self.rnext.clear();
+        self.rnext.resize(n + 1, NONE);
+        self.rprev.clear();
+        self.rprev.resize(n + 1, NONE);
+        let mut last = n;
+        for &i in &self.by_ret {
+            self.rnext[last] = i;
+            self.rprev[i] = last;
+            last = i;
+        }
+        self.rnext[last] = n;
+        self.rprev[n] = last;
+        self.required_left = self.by_ret.len();
     }
 
     fn n(&self) -> usize {
@@ -465,7 +548,12 @@ impl<'a, M: Model> Search<'a, M> {
     /// backtrack). It stays one function past 80 lines on purpose: the
     /// three modes share `state` and `stack`, and splitting them would
     /// thread both through every step of the checker's hottest loop.
-    fn run(&mut self, budget: &Budget) -> Verdict<M::State> {
+    fn run(&mut self, budget: &Budget, precheck: bool) -> Verdict<M::State> {
+        let precheck_at = if precheck {
+            2 * self.n() as u64 + PRECHECK_AFTER
+        } else {
+            u64::MAX
+        };
         let mut state = self.model.init();
         self.memo.insert(state_hash(&state), &self.bits, &state);
         let mut stack: Vec<Frame<M::State>> = Vec::new();
@@ -474,13 +562,16 @@ impl<'a, M: Model> Search<'a, M> {
         loop {
             round += 1;
             if let Some(why) = self.over_budget(budget, round) {
-                self.stats.configs = self.memo.len();
                 return Verdict::Unknown(why);
+            }
+            if round == precheck_at {
+                if let Some(stuck) = self.unreachable() {
+                    return Verdict::NotLinearizable(stuck);
+                }
             }
             mode = match mode {
                 Mode::Enter => {
                     if self.required_left == 0 {
-                        self.stats.configs = self.memo.len();
                         return Verdict::Linearizable;
                     }
                     self.note_frontier(&state);
@@ -534,7 +625,6 @@ impl<'a, M: Model> Search<'a, M> {
                 }
                 Mode::Backtrack => loop {
                     let Some(f) = stack.pop() else {
-                        self.stats.configs = self.memo.len();
                         return Verdict::NotLinearizable(Stuck {
                             op: self.origin.get(self.best_op).copied().unwrap_or(0),
                             states: std::mem::take(&mut self.best_states),
@@ -579,15 +669,29 @@ impl<S: Clone + Eq> Memo<S> {
         }
     }
 
+    /// Empty the table for a history of `n` operations, keeping the
+    /// buffers. The table starts at twice the configurations a valid,
+    /// mostly sequential history needs (about one per operation).
+    fn reset(&mut self, words: usize, n: usize) {
+        self.words = words;
+        self.arena.clear();
+        self.states.clear();
+        self.hashes.clear();
+        self.slots.clear();
+        self.slots
+            .resize((2 * n + 2).next_power_of_two().max(16), 0);
+    }
+
     fn len(&self) -> usize {
         self.states.len()
     }
 
-    /// An estimate of the bytes held.
+    /// An estimate of the bytes this history's configurations take (what
+    /// is in use, not what earlier, larger histories left allocated).
     fn bytes(&self) -> usize {
-        self.arena.capacity() * 8
-            + self.states.capacity() * std::mem::size_of::<S>()
-            + self.hashes.capacity() * 8
+        self.arena.len() * 8
+            + self.states.len() * std::mem::size_of::<S>()
+            + self.hashes.len() * 8
             + self.slots.len() * 4
     }
 
@@ -754,6 +858,46 @@ mod tests {
             verdict(&[ok(Read(Some(3)), 0, 1), info(Write(3), 2)]),
             Verdict::NotLinearizable(_)
         ));
+    }
+
+    #[test]
+    fn impossible_reads_are_decided_by_the_precheck_once_the_search_drags() {
+        // 40 concurrent writes and a later read of a value none wrote: the
+        // search alone would try orders of the writes until its memory
+        // runs out; the pre-check, run after a few rounds, decides.
+        let mut entries: Vec<_> = (0..40u64)
+            .map(|i| ok(Write((i % 3) as u32 + 1), i, 1000 + i))
+            .collect();
+        entries.push(ok(Read(Some(9)), 2000, 2001));
+        let budget = Budget {
+            deadline: None,
+            max_bytes: 1 << 16,
+        };
+        let (v, stats) = check(&CasRegister, &entries, &budget);
+        let Verdict::NotLinearizable(stuck) = v else {
+            panic!("not decided: {v:?}");
+        };
+        assert_eq!((stuck.op, stuck.searched), (40, false));
+        assert!(stats.steps > 0, "the search ran first");
+        assert!(static_check(&CasRegister, &entries).is_some());
+        let (v, _) = check_with(&CasRegister, &entries, &budget, false);
+        assert!(matches!(v, Verdict::Unknown(_)), "{v:?}");
+    }
+
+    #[test]
+    fn a_reused_checker_gives_fresh_verdicts() {
+        let long: Vec<_> = (0..100u64)
+            .map(|i| ok(Write(i as u32 % 7 + 1), 2 * i, 2 * i + 1))
+            .collect();
+        let short = [ok(Write(2), 0, 1), ok(Read(Some(2)), 2, 3)];
+        let bad = [ok(Write(2), 0, 1), ok(Read(Some(3)), 2, 3)];
+        let mut c = Checker::new(&CasRegister);
+        let b = Budget::default();
+        for _ in 0..2 {
+            for h in [&long[..], &short[..], &bad[..]] {
+                assert_eq!(c.check(h, &b, true), check(&CasRegister, h, &b));
+            }
+        }
     }
 
     #[test]
