@@ -128,18 +128,25 @@ fn expected(v: &Value, word: Option<&str>) -> String {
     }
 }
 
+/// The most specific row for a figure (`path`, and `word` for an anomaly).
+fn best<'h>(
+    hints: &'h [Hint],
+    ch: &Challenge,
+    path: &[String],
+    word: Option<&str>,
+) -> Option<&'h Hint> {
+    hints
+        .iter()
+        .filter(|h| h.path == path && h.word.as_deref() == word)
+        .filter_map(|h| rank(&h.scope, ch).map(|r| (r, h)))
+        .max_by_key(|(r, _)| *r)
+        .map(|(_, h)| h)
+}
+
 /// The hint lines for one judged run: one per failed figure that has a
 /// row (most specific scope first), plus the generic lead for an invalid
 /// run no row explains. Each line reads `figure is value, target …: cause`.
 pub fn explain(hints: &[Hint], ch: &Challenge, results: &Value, crit: &[Criterion]) -> Vec<String> {
-    let best = |path: &[String], word: Option<&str>| {
-        hints
-            .iter()
-            .filter(|h| h.path == path && h.word.as_deref() == word)
-            .filter_map(|h| rank(&h.scope, ch).map(|r| (r, h)))
-            .max_by_key(|(r, _)| *r)
-            .map(|(_, h)| h)
-    };
     let mut lines: Vec<String> = Vec::new();
     for (c, t) in crit.iter().skip(1).zip(&ch.targets) {
         if c.pass {
@@ -147,7 +154,8 @@ pub fn explain(hints: &[Hint], ch: &Challenge, results: &Value, crit: &[Criterio
         }
         let m = c.measured.map(|x| show(&Value::from(x)));
         let value = m.unwrap_or_else(|| "missing".into());
-        let cause = best(&t.path, None).map_or("no hint for this figure yet", |h| &h.cause);
+        let cause =
+            best(hints, ch, &t.path, None).map_or("no hint for this figure yet", |h| &h.cause);
         let behind = results["schedule"]["overloaded"] == true && c.target.ends_with(" ms");
         let note = if behind { BEHIND } else { "" };
         lines.push(format!(
@@ -157,7 +165,7 @@ pub fn explain(hints: &[Hint], ch: &Challenge, results: &Value, crit: &[Criterio
     }
     let valid = crit.first().is_some_and(|c| c.pass);
     if !valid {
-        let found = invalid_lines(hints, ch, results, &best);
+        let found = invalid_lines(hints, ch, results);
         if found.is_empty() {
             lines.push(format!(
                 "not valid: {}; see results.json and messages.html in the run directory",
@@ -177,12 +185,7 @@ pub fn explain(hints: &[Hint], ch: &Challenge, results: &Value, crit: &[Criterio
 /// then a checker's `valid?` row only where none of its figures fired (it
 /// is that checker's fallback). Figures that are targets are left to the
 /// target lines.
-fn invalid_lines<'h>(
-    hints: &'h [Hint],
-    ch: &Challenge,
-    results: &Value,
-    best: &dyn Fn(&[String], Option<&str>) -> Option<&'h Hint>,
-) -> Vec<String> {
+fn invalid_lines(hints: &[Hint], ch: &Challenge, results: &Value) -> Vec<String> {
     let is_fallback = |h: &Hint| h.path.last().is_some_and(|k| k == "valid?");
     let mut seen: Vec<(Vec<String>, Option<String>)> = Vec::new();
     let mut fired: Vec<Vec<String>> = Vec::new();
@@ -203,7 +206,7 @@ fn invalid_lines<'h>(
                 continue;
             }
             seen.push(key);
-            let Some(best) = best(&h.path, h.word.as_deref()) else {
+            let Some(best) = best(hints, ch, &h.path, h.word.as_deref()) else {
                 continue;
             };
             fired.push(parent);
