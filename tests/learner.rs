@@ -295,3 +295,41 @@ fn a_process_sweep_lists_the_failing_seed_with_a_replay_command_that_fails_again
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{replay}: {}", stderr(&o));
 }
+
+#[test]
+fn a_process_sweep_names_a_crashed_seed_with_its_console() {
+    let s = store("crash");
+    let o = glomers()
+        .args([
+            "sweep",
+            "-w",
+            "echo",
+            "--node-count",
+            "1",
+            "--time-limit",
+            "1",
+        ])
+        .args([
+            "--bin",
+            &fixture("crash.py"),
+            "--seeds",
+            "1",
+            "--first-seed",
+            "3",
+        ])
+        .arg("--store")
+        .arg(&s)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("seed 3 crashed: glomers test -w echo "),
+        "{out}"
+    );
+    assert!(
+        out.contains("/seed-3/console.log (Node n0 crashed with exit status 3."),
+        "{out}"
+    );
+    assert!(out.contains("1 of 1 seeds failed"), "{out}");
+}

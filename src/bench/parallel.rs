@@ -215,11 +215,19 @@ fn progress(d: &Done, done: &[Done], count: u64, running: usize) {
     );
 }
 
-/// The last non-empty line of a seed's console, for a crashed run.
-fn last_line(dir: &Path) -> String {
+/// Why a seed's run did not finish, from its console: the line after the
+/// error heading (`Node n0 crashed with exit status 3. …`), else the last
+/// non-empty line.
+fn why_it_stopped(dir: &Path) -> String {
     let text = std::fs::read_to_string(dir.join("console.log")).unwrap_or_default();
-    let line = text.lines().rev().find(|l| !l.trim().is_empty());
-    line.unwrap_or("").to_string()
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let after_heading = lines
+        .iter()
+        .position(|l| l.starts_with("glomers: the test could not complete:"))
+        .and_then(|i| lines.get(i + 1));
+    after_heading
+        .or(lines.last())
+        .map_or_else(String::new, |l| l.trim().to_string())
 }
 
 /// The failing seeds with their replay commands, and the count; the exit
@@ -248,7 +256,7 @@ fn summary(plan: &Plan, done: &[Done]) -> i32 {
             println!(
                 "  console: {} ({})",
                 dir.join("console.log").display(),
-                last_line(&dir)
+                why_it_stopped(&dir)
             );
         }
     }
