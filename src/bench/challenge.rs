@@ -16,7 +16,22 @@
 //!
 //! Every run must be `valid? true`; the targets come on top. The console
 //! ends with a board: one line per sub-challenge with its result and
-//! figures.
+//! figures, and under a failed one a plain-language hint per failed figure
+//! (its value, the target, the usual cause: [`super::hints`]).
+//!
+//! # Your own node
+//!
+//! The presets are for any binary, not only ours: `glomers challenge 3b
+//! --bin ./my-node [-- node args]` runs the page's command against
+//! `./my-node` (the row's node arguments are for our binary and are not
+//! passed; what follows `--` is), and `glomers challenge all --bin-dir
+//! DIR` looks each sub-challenge's binary up in `DIR` by its workload's
+//! name, as our own `bin/` names are ([`binary_names`]: `broadcast`,
+//! `broadcast.py`, or Fly.io's Go names such as `maelstrom-broadcast`). A
+//! sub-challenge whose binary is missing is on the board as `MISSING`, with
+//! the names tried; it does not fail the board (a learner part-way through
+//! sees what passes so far), while a single id with no binary is a bad
+//! argument (254).
 //!
 //! # Groups
 //!
@@ -35,7 +50,7 @@
 
 use super::cli::{self, error_heading, TestArgs};
 use super::engine::{self, BenchError, Outcome};
-use super::workloads;
+use super::{hints, workloads};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -249,10 +264,80 @@ pub struct Request {
     pub store: PathBuf,
     /// Extra test flags appended to the page's.
     pub extra: Vec<String>,
+    /// A node binary of one's own, run for every requested sub-challenge
+    /// instead of ours (also taken from `--bin` among the extra flags).
+    pub bin: Option<PathBuf>,
+    /// A directory of node binaries named after workloads ([`find_in_dir`]).
+    pub bin_dir: Option<PathBuf>,
+    /// Arguments for the node (what followed `--`); with our binaries they
+    /// come after the row's own node arguments.
+    pub node_args: Vec<String>,
 }
 
-/// One line of the closing board: id, PASS/FAIL/SKIP/ERROR, figures.
-type BoardLine = (String, String, String);
+/// Whose binary a request runs.
+#[derive(Debug, Clone, PartialEq)]
+enum Binary {
+    /// Ours, beside the running `glomers` (or our handlers, in-process).
+    Ours,
+    /// The user's, for every sub-challenge.
+    One(PathBuf),
+    /// The user's, found by workload name in a directory.
+    Dir(PathBuf),
+}
+
+/// The names a node binary for `workload` may have in a `--bin-dir`, in
+/// the order they are tried: the workload itself (as our `bin/`), with
+/// `.py`, and the names of Fly.io's Go tutorial (`maelstrom-echo`, …,
+/// `maelstrom-counter` for g-counter, `maelstrom-txn` for
+/// txn-rw-register), so `--bin-dir ~/go/bin` works as installed.
+pub fn binary_names(workload: &str) -> Vec<String> {
+    let mut names = vec![
+        workload.to_string(),
+        format!("{workload}.py"),
+        format!("maelstrom-{workload}"),
+    ];
+    match workload {
+        "g-counter" => names.push("maelstrom-counter".into()),
+        "txn-rw-register" => names.push("maelstrom-txn".into()),
+        _ => {}
+    }
+    names
+}
+
+/// The node binary for `workload` in `dir` (the first of
+/// [`binary_names`] that is an executable file), or why there is none.
+pub fn find_in_dir(dir: &Path, workload: &str) -> Result<PathBuf, String> {
+    let names = binary_names(workload);
+    names
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| super::backend::check_binary(p).is_ok())
+        .ok_or_else(|| format!("no executable {} in {}", names.join(", "), dir.display()))
+}
+
+/// One line of the closing board, and the hints under a failed one.
+#[derive(Debug, Clone)]
+struct BoardLine {
+    /// The sub-challenge id.
+    id: String,
+    /// PASS, FAIL, SKIP, MISSING or ERROR.
+    result: &'static str,
+    /// Figures, or why it did not run.
+    figures: String,
+    /// Plain-language hints for each failed figure ([`hints`]).
+    hints: Vec<String>,
+}
+
+impl BoardLine {
+    fn new(id: &str, result: &'static str, figures: impl Into<String>) -> BoardLine {
+        BoardLine {
+            id: id.to_string(),
+            result,
+            figures: figures.into(),
+            hints: Vec::new(),
+        }
+    }
+}
 
 /// Run the requested sub-challenges; returns the exit code.
 pub fn run(req: &Request) -> i32 {
@@ -272,12 +357,19 @@ pub fn run(req: &Request) -> i32 {
         );
         return 254;
     };
+    let binary = match binary_choice(req) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("glomers: challenge: {e}");
+            return 254;
+        }
+    };
     let mut board: Vec<BoardLine> = Vec::new();
     let mut worst = 0;
     for ch in picked {
-        match run_one(req, ch) {
+        match run_one(req, &binary, ch) {
             Ok(line) => {
-                if line.1 == "FAIL" {
+                if line.result == "FAIL" {
                     worst = worst.max(1);
                 }
                 board.push(line);
@@ -286,18 +378,68 @@ pub fn run(req: &Request) -> i32 {
             Err(Stop::Error(e)) => {
                 worst = worst.max(if is_group(&req.id) { 1 } else { e.exit_code() });
                 let first = e.to_string().lines().next().unwrap_or("").to_string();
-                board.push((ch.id.clone(), "ERROR".into(), first));
+                board.push(BoardLine::new(&ch.id, "ERROR", first));
             }
         }
     }
+    print_board(&board);
+    worst
+}
+
+/// The closing board: a line per sub-challenge, hints under failed ones,
+/// and a count of missing binaries.
+fn print_board(board: &[BoardLine]) {
     // The id column is at least 10 wide (the Fly.io board's layout), wider
     // for longer ids such as `m-raft-hard`.
-    let w = board.iter().map(|l| l.0.len()).max().unwrap_or(0).max(10);
+    let w = board.iter().map(|l| l.id.len()).max().unwrap_or(0).max(10);
     println!("{:<w$} result  figures", "challenge");
-    for (id, res, fig) in &board {
-        println!("{id:<w$} {res:<7} {fig}");
+    for l in board {
+        println!("{:<w$} {:<7} {}", l.id, l.result, l.figures);
+        for h in &l.hints {
+            println!("{:<w$}   why: {h}", "");
+        }
     }
-    worst
+    let missing: Vec<&str> = board
+        .iter()
+        .filter(|l| l.result == "MISSING")
+        .map(|l| l.id.as_str())
+        .collect();
+    if !missing.is_empty() {
+        println!(
+            "no binary for {} of {}: {} (name each after its workload; not counted as failures)",
+            missing.len(),
+            board.len(),
+            missing.join(" ")
+        );
+    }
+}
+
+/// Whose binary to run, from `--bin`, `--bin-dir` and `--in-process`
+/// (a `--bin` among the extra flags counts as `--bin`).
+fn binary_choice(req: &Request) -> Result<Binary, String> {
+    let extra = cli::parse_test_flags(&req.extra)?;
+    if extra.test_count != 1 {
+        return Err(
+            "--test-count is for `glomers test`; to repeat a sub-challenge, run it again or use `glomers sweep`".into(),
+        );
+    }
+    let bin = req.bin.clone().or(extra.bin);
+    let in_process = req.in_process || extra.in_process;
+    match (bin, &req.bin_dir) {
+        (Some(_), Some(_)) => Err("give either --bin or --bin-dir, not both".into()),
+        (Some(_), None) | (None, Some(_)) if in_process => {
+            Err("--in-process runs our own handlers; it cannot run --bin or --bin-dir".into())
+        }
+        (Some(b), None) => {
+            super::backend::check_binary(&b)?;
+            Ok(Binary::One(b))
+        }
+        (None, Some(d)) if !d.is_dir() => {
+            Err(format!("--bin-dir {}: not a directory", d.display()))
+        }
+        (None, Some(d)) => Ok(Binary::Dir(d.clone())),
+        (None, None) => Ok(Binary::Ours),
+    }
 }
 
 /// Why a sub-challenge gave no board line of its own.
@@ -320,8 +462,14 @@ fn binary_path(workload: &str) -> Option<PathBuf> {
 }
 
 /// The test flags of one sub-challenge, and the command line that shows
-/// them (as `glomers test` would take it).
-fn test_args(req: &Request, ch: &Challenge, bin: &Path) -> Result<(TestArgs, String), String> {
+/// them (as `glomers test` would take it). Our binary gets the row's node
+/// arguments, then the user's; a binary of one's own only the user's.
+fn test_args(
+    req: &Request,
+    ch: &Challenge,
+    bin: &Path,
+    ours: bool,
+) -> Result<(TestArgs, String), String> {
     let in_process = req.in_process || req.extra.iter().any(|a| a == "--in-process");
     let words: Vec<String> = ch.flags.iter().chain(&req.extra).cloned().collect();
     let mut args = cli::parse_test_flags(&words)?;
@@ -332,7 +480,14 @@ fn test_args(req: &Request, ch: &Challenge, bin: &Path) -> Result<(TestArgs, Str
     if req.seed.is_some() {
         args.seed = req.seed;
     }
-    args.args.extend(ch.node_args.iter().cloned());
+    let mut node_args: Vec<String> = if ours {
+        ch.node_args.clone()
+    } else {
+        Vec::new()
+    };
+    node_args.extend(args.args.iter().cloned());
+    node_args.extend(req.node_args.iter().cloned());
+    args.args = node_args.clone();
     let mut shown = format!("test -w {}", ch.workload);
     if in_process {
         shown.push_str(" --in-process");
@@ -346,11 +501,18 @@ fn test_args(req: &Request, ch: &Challenge, bin: &Path) -> Result<(TestArgs, Str
     if let Some(s) = req.seed {
         shown.push_str(&format!(" --seed {s}"));
     }
-    for w in &req.extra {
-        shown.push_str(&format!(" {w}"));
+    let mut extra = req.extra.iter();
+    while let Some(w) = extra.next() {
+        match w.as_str() {
+            "--bin" => {
+                extra.next();
+            }
+            "--" => break,
+            _ => shown.push_str(&format!(" {w}")),
+        }
     }
-    if !ch.node_args.is_empty() {
-        shown.push_str(&format!(" -- {}", ch.node_args.join(" ")));
+    if !node_args.is_empty() {
+        shown.push_str(&format!(" -- {}", node_args.join(" ")));
     }
     Ok((args, shown))
 }
@@ -367,9 +529,21 @@ fn skip_reason(ch: &Challenge, in_process: bool, bin: &Path) -> Option<&'static 
 }
 
 /// Run one sub-challenge and judge it.
-fn run_one(req: &Request, ch: &Challenge) -> Result<BoardLine, Stop> {
-    let bin = binary_path(&ch.workload).unwrap_or_else(|| PathBuf::from(&ch.workload));
-    let (args, shown) = test_args(req, ch, &bin).map_err(|e| {
+fn run_one(req: &Request, binary: &Binary, ch: &Challenge) -> Result<BoardLine, Stop> {
+    let bin = match binary {
+        Binary::Ours => binary_path(&ch.workload).unwrap_or_else(|| PathBuf::from(&ch.workload)),
+        Binary::One(b) => b.clone(),
+        Binary::Dir(d) => match find_in_dir(d, &ch.workload) {
+            Ok(b) => b,
+            Err(why) if is_group(&req.id) => return Ok(BoardLine::new(&ch.id, "MISSING", why)),
+            Err(why) => {
+                eprintln!("glomers: challenge {}: --bin-dir: {why}", ch.id);
+                return Err(Stop::Exit(254));
+            }
+        },
+    };
+    let ours = *binary == Binary::Ours;
+    let (args, shown) = test_args(req, ch, &bin, ours).map_err(|e| {
         eprintln!("glomers: challenge {}: {e}", ch.id);
         Stop::Exit(254)
     })?;
@@ -377,9 +551,9 @@ fn run_one(req: &Request, ch: &Challenge) -> Result<BoardLine, Stop> {
         eprintln!("glomers: challenge {}: {e}", ch.id);
         Stop::Exit(254)
     })?;
-    if is_group(&req.id) {
+    if is_group(&req.id) && ours {
         if let Some(why) = skip_reason(ch, opts.in_process, &bin) {
-            return Ok((ch.id.clone(), "SKIP".into(), why.into()));
+            return Ok(BoardLine::new(&ch.id, "SKIP", why));
         }
     }
     eprintln!("glomers: challenge {}: {shown}", ch.id);
@@ -395,7 +569,8 @@ fn run_one(req: &Request, ch: &Challenge) -> Result<BoardLine, Stop> {
     }
 }
 
-/// Print one run's criteria and verdict; its board line.
+/// Print one run's criteria, the hints for its failed figures and its
+/// verdict; its board line.
 fn judge(ch: &Challenge, outcome: &Outcome) -> BoardLine {
     let crit = ch.criteria(&outcome.results);
     let pass = crit.iter().all(|c| c.pass);
@@ -425,6 +600,17 @@ fn judge(ch: &Challenge, outcome: &Outcome) -> BoardLine {
         }
     }
     figures.push(format!("wall {:.1}s", outcome.wall.as_secs_f64()));
+    let hints = if pass {
+        Vec::new()
+    } else {
+        match hints::table() {
+            Ok(table) => hints::explain(&table, ch, r, &crit),
+            Err(e) => vec![e],
+        }
+    };
+    for h in &hints {
+        eprintln!("  why: {h}");
+    }
     if let Some(d) = &outcome.dir {
         eprintln!("  results in {}", d.display());
     }
@@ -433,7 +619,12 @@ fn judge(ch: &Challenge, outcome: &Outcome) -> BoardLine {
     for w in &outcome.warnings {
         eprintln!("glomers: WARNING: challenge {}: {w}", ch.id);
     }
-    (ch.id.clone(), word.into(), figures.join(", "))
+    BoardLine {
+        id: ch.id.clone(),
+        result: word,
+        figures: figures.join(", "),
+        hints,
+    }
 }
 
 #[cfg(test)]
@@ -480,5 +671,69 @@ mod tests {
         assert!(!raft.criteria(&fraction(0.1))[1].pass);
         assert!(Target::parse("x: a/b ~ 3").is_err());
         assert!(Target::parse("no label").is_err());
+    }
+
+    fn request(extra: &[&str], node_args: &[&str]) -> Request {
+        Request {
+            id: "3e".into(),
+            in_process: false,
+            seed: Some(1),
+            store: PathBuf::from("s"),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            bin: None,
+            bin_dir: None,
+            node_args: node_args.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn node_args_go_to_the_node_and_the_rows_only_to_ours() {
+        let all = challenges().unwrap();
+        let e = pick(&all, "3e").unwrap()[0];
+        let req = request(&["--time-limit", "5"], &["--fanout", "3"]);
+        let (args, shown) = test_args(&req, e, Path::new("mine"), false).unwrap();
+        assert_eq!(args.args, ["--fanout", "3"]);
+        assert_eq!(args.time_limit, 5.0);
+        assert!(shown.ends_with("--time-limit 5 -- --fanout 3"), "{shown}");
+        let (args, _) = test_args(&req, e, Path::new("ours"), true).unwrap();
+        assert_eq!(args.args, ["--batch-ms", "800", "--fanout", "3"]);
+        // A --bin among the extra flags is the user's binary, not shown twice.
+        let req = request(&["--bin", "mine", "--rate", "5"], &[]);
+        assert!(binary_choice(&req).unwrap_err().contains("--bin mine"));
+        let (_, shown) = test_args(&req, e, Path::new("mine"), false).unwrap();
+        assert_eq!(shown.matches("--bin").count(), 1, "{shown}");
+    }
+
+    #[test]
+    fn binaries_are_found_by_workload_name() {
+        assert_eq!(
+            binary_names("g-counter"),
+            [
+                "g-counter",
+                "g-counter.py",
+                "maelstrom-g-counter",
+                "maelstrom-counter"
+            ]
+        );
+        let dir = std::env::temp_dir().join(format!("glomers-bindir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let err = find_in_dir(&dir, "txn-rw-register").unwrap_err();
+        assert!(err.contains("maelstrom-txn in"), "{err}");
+        let exe = std::env::current_exe().unwrap();
+        std::fs::copy(&exe, dir.join("maelstrom-txn")).unwrap();
+        assert_eq!(
+            find_in_dir(&dir, "txn-rw-register").unwrap(),
+            dir.join("maelstrom-txn")
+        );
+        // A file that is not executable is not a binary.
+        std::fs::write(dir.join("echo"), "").unwrap();
+        assert!(find_in_dir(&dir, "echo").is_err());
+        let mut req = request(&[], &[]);
+        req.bin_dir = Some(dir.clone());
+        assert_eq!(binary_choice(&req), Ok(Binary::Dir(dir.clone())));
+        req.in_process = true;
+        assert!(binary_choice(&req).unwrap_err().contains("--in-process"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

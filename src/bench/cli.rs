@@ -1,8 +1,10 @@
 //! The `glomers` command line: `test` (Maelstrom's `test` flags and
 //! defaults; maelstrom: src/maelstrom/core.clj, `cli-opts`, and jepsen:
 //! src/jepsen/cli.clj), `challenge` (the Fly.io pages' commands and
-//! targets, [`super::challenge`]) and `sweep` (many seeds in-process,
-//! [`super::sweep`]).
+//! targets, for our binaries or the user's, [`super::challenge`]) and
+//! `sweep` (many seeds in-process, [`super::sweep`], or of any binary in
+//! process mode, [`super::parallel`]); `test --test-count N` repeats a test
+//! as Maelstrom does ([`super::repeat`]).
 //!
 //! A user can paste a `maelstrom test …` command and only change the
 //! program name. Non-option arguments are forwarded to the node binary.
@@ -84,8 +86,13 @@ pub struct TestArgs {
     #[arg(long = "log-net-recv", hide = true)]
     pub log_net_recv: bool,
     /// Seed for every random choice of the bench (random if absent; printed).
+    /// With --test-count N, test i (from 0) runs seed + i.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// How many times to run the test, each in its own run directory
+    /// (Maelstrom's --test-count); the console ends with a summary of them.
+    #[arg(long = "test-count", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub test_count: u64,
     /// Where results are stored.
     #[arg(long, default_value = "maelstrom-runs")]
     pub store: PathBuf,
@@ -122,10 +129,22 @@ enum Command {
     Test(TestArgs),
     /// Run a Fly.io sub-challenge (1, 2, 3a … 6c, or `all`), or a command of
     /// Maelstrom's guide (m-gset, m-pn, m-raft, m-raft-hard, m-datomic, or
-    /// `guide`), against our binaries.
+    /// `guide`), against our binaries or your own (`--bin`, `--bin-dir`),
+    /// judged against the page's targets with a hint for each one missed.
+    /// Arguments after `--` go to the node.
     Challenge {
         /// Sub-challenge id, `all` (the Fly.io rows) or `guide` (the m- rows).
         id: String,
+        /// Your node binary, run for every requested sub-challenge instead
+        /// of ours.
+        #[arg(long)]
+        bin: Option<PathBuf>,
+        /// A directory of your node binaries, each named after its
+        /// workload (echo, unique-ids, broadcast, g-counter, kafka,
+        /// txn-rw-register; or with `.py`, or Fly.io's Go names such as
+        /// maelstrom-echo); a missing one is reported, not run.
+        #[arg(long = "bin-dir")]
+        bin_dir: Option<PathBuf>,
         /// Run our handlers in-process on a virtual clock.
         #[arg(long = "in-process")]
         in_process: bool,
@@ -139,7 +158,9 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         extra: Vec<String>,
     },
-    /// Run a test in-process for many seeds and list the failing ones.
+    /// Run a test for many seeds and list the failing ones: in-process
+    /// (our handlers, virtual clock), or, with --bin, your binary in
+    /// process mode, --jobs runs at a time, each in its own store directory.
     Sweep {
         /// How many seeds.
         #[arg(long, default_value_t = 100)]
@@ -147,6 +168,10 @@ enum Command {
         /// The first seed.
         #[arg(long = "first-seed", default_value_t = 0)]
         first_seed: u64,
+        /// Process mode: how many runs at a time (default: the number of
+        /// cores).
+        #[arg(long, short = 'j', value_parser = clap::value_parser!(u64).range(1..))]
+        jobs: Option<u64>,
         /// The test flags.
         #[command(flatten)]
         test: TestArgs,
@@ -338,7 +363,8 @@ pub fn main_with(argv: Vec<String>) -> i32 {
         eprintln!("glomers: {e}");
         return 254;
     }
-    let cli = match Cli::try_parse_from(&argv) {
+    let (head, node_args) = split_challenge_node_args(&argv);
+    let cli = match Cli::try_parse_from(head) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 254 } else { 0 };
@@ -350,6 +376,8 @@ pub fn main_with(argv: Vec<String>) -> i32 {
         Command::Test(args) => run_test_command(&args),
         Command::Challenge {
             id,
+            bin,
+            bin_dir,
             in_process,
             seed,
             store,
@@ -360,14 +388,32 @@ pub fn main_with(argv: Vec<String>) -> i32 {
             seed,
             store,
             extra,
+            bin,
+            bin_dir,
+            node_args: node_args.to_vec(),
         }),
         Command::Sweep {
             seeds,
             first_seed,
+            jobs,
             test,
-        } => sweep::run_command(&test, first_seed, seeds, &argv),
+        } => sweep::run_command(&test, first_seed, seeds, jobs, &argv),
         Command::Report { dir } => super::report::report_command(&dir),
         Command::Serve { store, port, host } => super::serve::serve_command(&store, &host, port),
+    }
+}
+
+/// For `glomers challenge`, the words before the first `--` and the node
+/// arguments after it (clap would hand a `--` right after the id's flags
+/// to the extra test flags, where it means nothing); other commands keep
+/// every word, as their node arguments are clap's own.
+fn split_challenge_node_args(argv: &[String]) -> (&[String], &[String]) {
+    if argv.get(1).map(String::as_str) != Some("challenge") {
+        return (argv, &[]);
+    }
+    match argv.iter().position(|a| a == "--") {
+        Some(i) => (&argv[..i], &argv[i + 1..]),
+        None => (argv, &[]),
     }
 }
 
@@ -400,15 +446,24 @@ fn run_test_command(args: &TestArgs) -> i32 {
             return 254;
         }
     };
-    match engine::run(&opts, &args.engine_config()) {
+    if args.test_count > 1 {
+        return super::repeat::run(&opts, args.seed, args.test_count, &args.engine_config());
+    }
+    run_once(&opts, &args.engine_config()).0
+}
+
+/// Run one test and print it like Maelstrom; its exit code, and the
+/// outcome when there was one.
+pub fn run_once(opts: &TestOpts, cfg: &EngineConfig) -> (i32, Result<Outcome, BenchError>) {
+    match engine::run(opts, cfg) {
         Ok(outcome) => {
             report(&outcome);
-            results::exit_code(outcome.validity)
+            (results::exit_code(outcome.validity), Ok(outcome))
         }
         Err(e) => {
             eprintln!("glomers: {}", error_heading(&e));
             eprintln!("{e}");
-            e.exit_code()
+            (e.exit_code(), Err(e))
         }
     }
 }
@@ -468,6 +523,30 @@ mod tests {
         assert_eq!(o.availability, Some(Availability::Total));
         assert_eq!(o.consistency_models, vec!["a", "b"]);
         assert_eq!(o.bin_args, vec!["extra"]);
+    }
+
+    #[test]
+    fn challenge_node_args_are_split_at_the_first_double_dash() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let argv = words(&[
+            "glomers",
+            "challenge",
+            "3a",
+            "--bin",
+            "x",
+            "--",
+            "--a",
+            "--",
+            "b",
+        ]);
+        let (head, node) = split_challenge_node_args(&argv);
+        assert_eq!(head, &argv[..5]);
+        assert_eq!(node, ["--a", "--", "b"]);
+        let argv = words(&["glomers", "test", "--bin", "x", "--", "--a"]);
+        assert_eq!(split_challenge_node_args(&argv), (&argv[..], &[][..]));
+        assert_eq!(parse(&["--test-count", "5"]).test_count, 5);
+        let argv = words(&["glomers", "test", "-w", "echo", "--test-count", "0"]);
+        assert_eq!(main_with(argv), 254);
     }
 
     #[test]

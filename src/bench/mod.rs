@@ -30,7 +30,9 @@
 //! - [`report`]: pictures of a run (plots, Lamport diagram, timeline).
 //! - [`serve`]: `glomers serve`, the store in a browser.
 //! - [`cli`]: the `glomers` command line (`test`, `report`, `serve`), with
-//!   [`challenge`] (`challenge`) and [`sweep`] (`sweep`).
+//!   [`challenge`] (`challenge`, its failed figures explained by [`hints`]),
+//!   [`sweep`] (`sweep`, in-process or [`parallel`] child runs of any
+//!   binary) and [`repeat`] (`test --test-count`).
 //!
 //! # Adding a workload
 //!
@@ -57,12 +59,15 @@ pub mod check;
 pub mod checkers;
 pub mod cli;
 pub mod engine;
+pub mod hints;
 pub mod history;
 pub mod inprocess;
 pub mod launcher;
 pub mod nemesis;
 pub mod net;
 pub mod opts;
+pub mod parallel;
+pub mod repeat;
 pub mod report;
 pub mod results;
 pub mod serve;

@@ -5,11 +5,16 @@
 //! a seed that is not valid is listed with a one-line `glomers test`
 //! command that replays it exactly. CI sweeps the partitionable Fly.io
 //! commands this way (`tests/sweeps.rs`).
+//!
+//! With `--bin` (and no `--in-process`) the sweep runs that binary in
+//! process mode instead, `--jobs` runs at a time ([`super::parallel`]);
+//! without `--bin`, or with `--in-process`, it is in-process as above.
 
 use super::check::Validity;
 use super::cli::TestArgs;
 use super::engine::{self, EngineConfig};
 use super::opts::TestOpts;
+use super::parallel;
 
 /// One seed's verdict in a sweep.
 #[derive(Debug, Clone)]
@@ -49,7 +54,7 @@ fn replay_flags(argv: &[String]) -> Vec<String> {
     let mut it = argv.iter().skip(2);
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--seeds" | "--first-seed" | "--seed" => {
+            "--seeds" | "--first-seed" | "--seed" | "--jobs" | "-j" => {
                 it.next();
             }
             "--in-process" => {}
@@ -63,7 +68,13 @@ fn replay_flags(argv: &[String]) -> Vec<String> {
 }
 
 /// `glomers sweep`: run, list the failing seeds; returns the exit code.
-pub fn run_command(test: &TestArgs, first: u64, count: u64, argv: &[String]) -> i32 {
+pub fn run_command(
+    test: &TestArgs,
+    first: u64,
+    count: u64,
+    jobs: Option<u64>,
+    argv: &[String],
+) -> i32 {
     let opts = match test.to_opts() {
         Ok(o) => o,
         Err(e) => {
@@ -73,6 +84,27 @@ pub fn run_command(test: &TestArgs, first: u64, count: u64, argv: &[String]) -> 
     };
     if let Err(e) = super::workloads::find(&opts.workload) {
         eprintln!("glomers: {e}");
+        return 254;
+    }
+    if test.test_count != 1 {
+        eprintln!("glomers: sweep: --test-count is for `glomers test`; a sweep runs --seeds");
+        return 254;
+    }
+    if let (Some(bin), false) = (&test.bin, test.in_process) {
+        if let Err(e) = super::backend::check_binary(bin) {
+            eprintln!("glomers: {e}");
+            return 254;
+        }
+        return parallel::run(&parallel::Plan {
+            flags: parallel::child_flags(argv),
+            first,
+            count,
+            jobs: jobs.map_or_else(parallel::default_jobs, |j| j as usize),
+            dir: parallel::sweep_dir(&test.store),
+        });
+    }
+    if jobs.is_some() {
+        eprintln!("glomers: sweep: --jobs is for process-mode sweeps (--bin); in-process seeds run one after another");
         return 254;
     }
     let flags = replay_flags(argv);
