@@ -28,8 +28,10 @@ use std::time::Duration;
 /// What a client is for.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Role {
-    /// Sends `init` to this node (at the start, or after a restart).
-    Init(usize),
+    /// Sends `init` to this node (at the start, or after a restart); the
+    /// node's fault count when it was sent ([`super::nodes::Nodes`]), so a
+    /// node the nemesis killed or paused since is excused for not answering.
+    Init(usize, u64),
     /// Sends the workload's setup request to this node.
     Setup(usize),
     /// Carries this worker's operations.
@@ -179,7 +181,7 @@ impl<'a> Engine<'a> {
 
     fn on_client_outcome(&mut self, c: usize, outcome: RpcOutcome) {
         match self.clients[c].role {
-            Role::Init(n) => self.on_init_reply(c, n, outcome),
+            Role::Init(n, faults) => self.on_init_reply(c, n, faults, outcome),
             Role::Setup(n) => self.on_setup_reply(n, outcome),
             Role::Worker(w) => {
                 let Some(inv) = self.workers[w].op.clone() else {
@@ -212,15 +214,21 @@ impl<'a> Engine<'a> {
             .iter()
             .map(|n| Value::from(n.clone()))
             .collect();
-        let c = self.open_client(Role::Init(node));
+        let c = self.open_client(Role::Init(node, self.nodes.faults[node]));
         let name = &self.opts.nodes[node];
         let body = json!({"type": "init", "node_id": name, "node_ids": ids});
         self.rpc(c, node, body, self.cfg.init_timeout);
     }
 
-    fn on_init_reply(&mut self, c: usize, node: usize, outcome: RpcOutcome) {
+    fn on_init_reply(&mut self, c: usize, node: usize, faults: u64, outcome: RpcOutcome) {
         let opts = self.opts;
         let name = &opts.nodes[node];
+        if outcome.is_err() && self.nodes.faults[node] != faults {
+            // Killed or paused again before it could answer a re-init: not
+            // the node's fault. The next start inits it again.
+            self.close_client(c);
+            return;
+        }
         let err = match outcome {
             Err(RpcFailure::Timeout) => Some(format!(
                 "Expected node {name} to respond to an init message, but node did not respond within {} s.",
@@ -241,7 +249,7 @@ impl<'a> Engine<'a> {
         let all_done = self
             .clients
             .iter()
-            .all(|cl| !matches!(cl.role, Role::Init(_)) || cl.pending.is_none());
+            .all(|cl| !matches!(cl.role, Role::Init(..)) || cl.pending.is_none());
         if all_done && self.phases.in_init() {
             self.next_phase();
         }

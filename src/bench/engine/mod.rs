@@ -452,7 +452,6 @@ impl<'a> Engine<'a> {
         let workers = (0..opts.concurrency)
             .map(|i| Worker::new(i % opts.nodes.len(), i as u64))
             .collect();
-        let nemesis_rng = StdRng::seed_from_u64(seeds.nemesis);
         let overload = overload::Overload::new(!backend.is_virtual());
         Engine {
             opts,
@@ -469,7 +468,7 @@ impl<'a> Engine<'a> {
             clients: Vec::new(),
             workers,
             generator: clients::Generator::new(StdRng::seed_from_u64(seeds.gen)),
-            nemesis: Nemesis::new(opts.nemesis.clone(), opts.nemesis_interval, nemesis_rng),
+            nemesis: Nemesis::new(opts.nemesis.clone(), opts.nemesis_interval, seeds.nemesis),
             history: History::new(),
             queue: EventQueue::default(),
             now: Duration::ZERO,
@@ -537,13 +536,19 @@ impl<'a> Engine<'a> {
             return;
         }
         p.last = Instant::now();
+        let faults = self.nemesis.describe(&self.opts.nodes);
         eprintln!(
-            "glomers: {:>6.1}s {}: {} ops invoked, {} ok, {} messages (wall {:.1}s)",
+            "glomers: {:>6.1}s {}: {} ops invoked, {} ok, {} messages{} (wall {:.1}s)",
             self.now.as_secs_f64(),
             self.phases.name(),
             p.invoked,
             p.ok,
             self.net.messages.len(),
+            if faults.is_empty() {
+                String::new()
+            } else {
+                format!(", {faults}")
+            },
             p.wall_start.elapsed().as_secs_f64()
         );
     }
@@ -567,7 +572,7 @@ impl<'a> Engine<'a> {
             Event::Deliver(ep) => self.deliver(ep),
             Event::RpcTimeout { client, msg_id } => self.rpc_timeout(client, msg_id),
             Event::Generate => self.generate(),
-            Event::Nemesis => self.nemesis_tick(),
+            Event::Nemesis(stream) => self.nemesis_tick(stream),
             Event::TimeLimit => self.time_limit(),
             Event::WaitOver => self.wait_over(),
             Event::FinalLimit => self.final_limit(),

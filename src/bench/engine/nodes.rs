@@ -11,7 +11,7 @@ use super::queue::Event;
 use super::{BenchError, Engine};
 use crate::bench::backend::NodeEvent;
 use crate::bench::history::{Op, OpType, Process};
-use crate::bench::nemesis::NemesisOp;
+use crate::bench::nemesis::{NemesisOp, Stream};
 use crate::bench::net::{Ep, EpKind};
 use crate::bench::services::answer;
 use crate::runtime::message::NodeEnvelope;
@@ -27,6 +27,9 @@ pub(super) struct Nodes {
     pub(super) eps: Vec<Ep>,
     /// Killed by the nemesis (and not restarted yet): its exit is expected.
     down: Vec<bool>,
+    /// How many times the nemesis killed or paused each node: an init sent
+    /// before the latest of these may go unanswered.
+    pub(super) faults: Vec<u64>,
     /// The first [`MAX_NODE_ERRORS`] invalid lines, for `node-output`.
     pub(super) errors: Vec<Value>,
     /// How many invalid lines in all.
@@ -41,6 +44,7 @@ impl Nodes {
     pub(super) fn new(eps: Vec<Ep>) -> Self {
         Nodes {
             down: vec![false; eps.len()],
+            faults: vec![0; eps.len()],
             muted: vec![None; eps.len()],
             dropped: vec![0; eps.len()],
             eps,
@@ -222,17 +226,19 @@ impl Engine<'_> {
 
     // ---- nemesis -------------------------------------------------------
 
-    /// The nemesis's tick in the main phase: apply its next op, schedule
-    /// the one after.
-    pub(super) fn nemesis_tick(&mut self) {
+    /// A nemesis stream's tick in the main phase: apply its next op (if
+    /// it has one), schedule the one after.
+    pub(super) fn nemesis_tick(&mut self, stream: Stream) {
         if !self.phases.in_main() || self.now >= self.generator.main_end {
             return;
         }
-        let (op, gap) = self.nemesis.next(self.opts.nodes.len());
-        self.apply_nemesis(op);
+        let (op, gap) = self.nemesis.next(stream, self.opts.nodes.len());
+        if let Some(op) = op {
+            self.apply_nemesis(op);
+        }
         let next = self.now + gap;
         if next < self.generator.main_end {
-            self.schedule(next, Event::Nemesis);
+            self.schedule(next, Event::Nemesis(stream));
         }
     }
 
@@ -251,6 +257,7 @@ impl Engine<'_> {
             }
             NemesisOp::Kill(nodes) => self.each_node(nodes, |e, n| {
                 e.nodes.down[n] = true;
+                e.nodes.faults[n] += 1;
                 e.backend.kill(n)
             }),
             NemesisOp::Start(nodes) => self.each_node(nodes, |e, n| {
@@ -261,7 +268,10 @@ impl Engine<'_> {
                 e.send_init(n);
                 Ok(())
             }),
-            NemesisOp::Pause(nodes) => self.each_node(nodes, |e, n| e.backend.pause(n)),
+            NemesisOp::Pause(nodes) => self.each_node(nodes, |e, n| {
+                e.nodes.faults[n] += 1;
+                e.backend.pause(n)
+            }),
             NemesisOp::Resume(nodes) => self.each_node(nodes, |e, n| e.backend.resume(n)),
         };
         if let Err(why) = done {

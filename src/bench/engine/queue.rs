@@ -2,6 +2,7 @@
 //! due at the same instant run in the order they were scheduled and a run
 //! is a pure function of its seed.
 
+use super::super::nemesis::Stream;
 use super::super::net::Ep;
 use std::time::Duration;
 
@@ -14,8 +15,8 @@ pub(super) enum Event {
     RpcTimeout { client: usize, msg_id: u64 },
     /// The generator's next op is due.
     Generate,
-    /// The nemesis's next op is due.
-    Nemesis,
+    /// The next op of this nemesis stream is due.
+    Nemesis(Stream),
     /// The main phase's time limit.
     TimeLimit,
     /// A waiting phase (the recovery wait) is over.
