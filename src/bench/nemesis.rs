@@ -49,11 +49,10 @@
 //! purpose: the Fly.io workloads promise total availability of the nodes
 //! that are up, and a test in which most nodes are down most of the time
 //! says little about what the survivors do; a minority is also what a
-//! replicated system is built to lose. A killed node is not killed again
-//! and is never paused; killing a paused node is allowed (SIGKILL reaches
-//! a stopped process) and it then counts as killed, not paused. An op
-//! whose targets are all excluded is skipped (nothing is recorded) and its
-//! flip-flop does not advance.
+//! replicated system is built to lose. A killed node is never paused;
+//! killing a paused node is allowed (SIGKILL reaches a stopped process) and
+//! it then counts as killed, not paused. A draw whose targets are all
+//! excluded gives nothing to do.
 //!
 //! # Partitions
 //!
@@ -105,6 +104,12 @@ impl Fault {
             Fault::Kill => "kill",
             Fault::Pause => "pause",
         }
+    }
+
+    /// Whether the fault stops node processes (kill, pause), as opposed to
+    /// links (partition).
+    pub fn acts_on_nodes(self) -> bool {
+        matches!(self, Fault::Kill | Fault::Pause)
     }
 
     /// The fault called `name`; the error lists the known ones.
@@ -262,10 +267,6 @@ pub struct Nemesis {
     start_next: bool,
     /// The process stream's own random numbers.
     process_rng: StdRng,
-    /// Whether the kill flip-flop's next step kills (else it starts).
-    kill_next: bool,
-    /// Whether the pause flip-flop's next step pauses (else it resumes).
-    pause_next: bool,
     /// Nodes killed and not started yet.
     down: BTreeSet<usize>,
     /// Nodes paused and not resumed yet.
@@ -282,8 +283,6 @@ impl Nemesis {
             rng: StdRng::seed_from_u64(seed),
             start_next: true,
             process_rng: StdRng::seed_from_u64(seed ^ PROCESS_STREAM_SEED),
-            kill_next: true,
-            pause_next: true,
             down: BTreeSet::new(),
             paused: BTreeSet::new(),
         }
@@ -339,7 +338,8 @@ impl Nemesis {
         op
     }
 
-    /// One step of the kill or the pause flip-flop (`gen/mix` of the two).
+    /// One step of the kill or the pause flip-flop (`gen/mix` of the two);
+    /// a flip-flop with nothing to do gives its turn to the other.
     fn next_process(&mut self, node_count: usize) -> Option<NemesisOp> {
         let mut modes = Vec::new();
         if self.faults.contains(&Fault::Pause) {
@@ -348,42 +348,43 @@ impl Nemesis {
         if self.faults.contains(&Fault::Kill) {
             modes.push(Fault::Kill);
         }
-        let mode = match modes.len() {
-            0 => return None,
-            1 => modes[0],
-            n => modes[self.process_rng.gen_range(0..n)],
-        };
-        let starting = match mode {
-            Fault::Kill => self.kill_next,
-            _ => self.pause_next,
-        };
-        let op = if starting {
-            let spec = NodeSpec::ALL[self.process_rng.gen_range(0..NodeSpec::ALL.len())];
-            let drawn = spec.draw(node_count, &mut self.process_rng);
-            let targets: Vec<usize> = drawn
-                .into_iter()
-                .filter(|n| !self.down.contains(n))
-                .filter(|n| mode == Fault::Kill || !self.paused.contains(n))
-                .collect();
-            if targets.is_empty() {
-                return None;
-            }
-            if mode == Fault::Kill {
-                NemesisOp::Kill(targets)
-            } else {
-                NemesisOp::Pause(targets)
-            }
-        } else if mode == Fault::Kill {
-            NemesisOp::Start(self.down.iter().copied().collect())
-        } else {
-            NemesisOp::Resume(self.paused.iter().copied().collect())
-        };
-        match mode {
-            Fault::Kill => self.kill_next = !self.kill_next,
-            _ => self.pause_next = !self.pause_next,
+        if modes.len() == 2 && self.process_rng.gen_range(0..2) == 1 {
+            modes.swap(0, 1);
         }
+        let op = modes
+            .into_iter()
+            .find_map(|mode| self.flip_flop(mode, node_count))?;
         self.note(&op);
-        Some(op).filter(|op| !op.nodes().is_empty())
+        Some(op)
+    }
+
+    /// The next step of `mode`'s flip-flop, None when it has nothing to
+    /// do. Its state is what is in effect: with nodes down the kill
+    /// flip-flop starts them, else it kills; likewise pause and resume.
+    fn flip_flop(&mut self, mode: Fault, node_count: usize) -> Option<NemesisOp> {
+        let undo: Vec<usize> = match mode {
+            Fault::Kill => self.down.iter().copied().collect(),
+            _ => self.paused.iter().copied().collect(),
+        };
+        if !undo.is_empty() {
+            return Some(match mode {
+                Fault::Kill => NemesisOp::Start(undo),
+                _ => NemesisOp::Resume(undo),
+            });
+        }
+        let spec = NodeSpec::ALL[self.process_rng.gen_range(0..NodeSpec::ALL.len())];
+        let targets: Vec<usize> = spec
+            .draw(node_count, &mut self.process_rng)
+            .into_iter()
+            .filter(|n| !self.down.contains(n))
+            .collect();
+        if targets.is_empty() {
+            return None;
+        }
+        Some(match mode {
+            Fault::Kill => NemesisOp::Kill(targets),
+            _ => NemesisOp::Pause(targets),
+        })
     }
 
     /// Keep track of which nodes are down and paused after `op`.

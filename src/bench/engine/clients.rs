@@ -141,11 +141,58 @@ impl<'a> Engine<'a> {
             m.insert("msg_id".into(), id.into());
         }
         self.clients[c].pending = Some(id);
+        if self.nodes.is_down(node) && matches!(self.clients[c].role, Role::Worker(_)) {
+            // Refused at once (see `refused`): nothing is sent.
+            self.schedule(
+                self.now,
+                Event::RpcRefused {
+                    client: c,
+                    msg_id: id,
+                },
+            );
+            return;
+        }
         let src = self.clients[c].ep;
         let dest = self.nodes.eps[node];
         self.send(src, dest, body.to_string().into_boxed_str());
         let client = c;
         self.schedule(self.now + timeout, Event::RpcTimeout { client, msg_id: id });
+    }
+
+    /// Node `node` was killed: every RPC waiting on it ends now as if it
+    /// had timed out (an `info` for an op that may have happened; a read
+    /// that changes nothing may end `fail`, as on a timeout). Its reply can
+    /// never come, so no client waits on until its timeout, as a Jepsen
+    /// client whose connection dropped does not.
+    pub(super) fn abort_rpcs_to(&mut self, node: usize) {
+        let waiting: Vec<(usize, u64)> = self
+            .clients
+            .iter()
+            .enumerate()
+            .filter_map(|(c, cl)| {
+                let target = match cl.role {
+                    Role::Init(n, _) | Role::Setup(n) => n,
+                    Role::Worker(w) => self.workers[w].node,
+                };
+                cl.pending.filter(|_| target == node).map(|id| (c, id))
+            })
+            .collect();
+        for (c, id) in waiting {
+            self.rpc_timeout(c, id);
+        }
+    }
+
+    /// A worker's request to a node that is down (killed, not started
+    /// yet) is not sent: it ends at once as a timeout would (`info`, or
+    /// `fail` for a read that changes nothing). A Jepsen client meets a
+    /// killed database at once too, its connection refused; Maelstrom's
+    /// clients have no connection to lose, and the indeterminate outcome is
+    /// the one every checker accepts (echo's, for one, counts any definite
+    /// error as a wrong echo). Without this a worker of a one-node test
+    /// would spend every down window waiting out its 5 s timeout, and a
+    /// test could end without a single op done.
+    pub(super) fn refused(&mut self, c: usize, msg_id: u64) {
+        self.rpc_timeout(c, msg_id);
     }
 
     pub(super) fn rpc_timeout(&mut self, c: usize, msg_id: u64) {

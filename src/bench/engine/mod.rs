@@ -75,7 +75,7 @@ mod overload;
 pub mod phases;
 mod queue;
 
-use super::backend::{Backend, NodeEvent, ProcessBackend, SpawnError};
+use super::backend::{Backend, NodeDirs, NodeEvent, ProcessBackend, SpawnError};
 use super::check::Validity;
 use super::history::History;
 use super::inprocess::InProcessBackend;
@@ -370,17 +370,34 @@ fn open_backend(
             "Expected a --bin PATH_TO_BINARY to test".into(),
         ));
     };
-    let log_dir = match dir {
-        Some(d) => d.node_logs(),
-        None => std::env::temp_dir().join(format!("glomers-logs-{}", std::process::id())),
+    let disk = opts.nemesis.contains(&super::nemesis::Fault::Kill);
+    let (log_dir, dirs) = match dir {
+        Some(d) => (
+            d.node_logs(),
+            NodeDirs {
+                root: d.path().join("nodes"),
+                disk,
+                temporary: false,
+            },
+        ),
+        None => (
+            std::env::temp_dir().join(format!("glomers-logs-{}", std::process::id())),
+            NodeDirs::temporary(disk),
+        ),
     };
     super::backend::install_interrupt_handler();
-    let backend =
-        ProcessBackend::spawn(bin, &opts.bin_args, &opts.nodes, &log_dir, opts.log_stderr)
-            .map_err(|e| match e {
-                SpawnError::BadBinary(m) => BenchError::BadArgs(m),
-                SpawnError::Other(m) => BenchError::Fatal(m),
-            })?;
+    let backend = ProcessBackend::spawn(
+        bin,
+        &opts.bin_args,
+        &opts.nodes,
+        &log_dir,
+        opts.log_stderr,
+        &dirs,
+    )
+    .map_err(|e| match e {
+        SpawnError::BadBinary(m) => BenchError::BadArgs(m),
+        SpawnError::Other(m) => BenchError::Fatal(m),
+    })?;
     Ok(Box::new(backend))
 }
 
@@ -571,6 +588,7 @@ impl<'a> Engine<'a> {
         match ev {
             Event::Deliver(ep) => self.deliver(ep),
             Event::RpcTimeout { client, msg_id } => self.rpc_timeout(client, msg_id),
+            Event::RpcRefused { client, msg_id } => self.refused(client, msg_id),
             Event::Generate => self.generate(),
             Event::Nemesis(stream) => self.nemesis_tick(stream),
             Event::TimeLimit => self.time_limit(),

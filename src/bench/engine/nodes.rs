@@ -18,6 +18,9 @@ use crate::runtime::message::NodeEnvelope;
 use serde_json::{json, Value};
 use std::time::Duration;
 
+/// How the refusal of a line addressed to a closed client starts.
+const CLOSED_CLIENT: &str = "invalid destination for message: client";
+
 /// How many offending node lines are kept in the results.
 const MAX_NODE_ERRORS: usize = 50;
 
@@ -38,9 +41,17 @@ pub(super) struct Nodes {
     pub(super) muted: Vec<Option<Duration>>,
     /// Lines each muted node printed after it was muted (dropped).
     pub(super) dropped: Vec<u64>,
+    /// Under kill or pause: replies to closed clients, dropped without
+    /// muting their node (see [`Engine::on_node_line`]).
+    pub(super) late_replies: u64,
 }
 
 impl Nodes {
+    /// Whether the nemesis killed node `node` and has not started it yet.
+    pub(super) fn is_down(&self, node: usize) -> bool {
+        self.down[node]
+    }
+
     pub(super) fn new(eps: Vec<Ep>) -> Self {
         Nodes {
             down: vec![false; eps.len()],
@@ -50,6 +61,7 @@ impl Nodes {
             eps,
             errors: Vec::new(),
             error_count: 0,
+            late_replies: 0,
         }
     }
 }
@@ -137,8 +149,22 @@ impl Engine<'_> {
     /// The one parse-and-validate path for everything a node prints. In
     /// Maelstrom's mode a muted node's lines are dropped (and counted; a bad
     /// one is still reported); under `--strict` the node is never muted.
+    ///
+    /// Beyond Maelstrom: when the nemesis kills or pauses nodes, a reply to
+    /// a client that was already closed is dropped and counted, not an
+    /// error. A paused node wakes up to answer requests whose clients gave
+    /// up on it (and so may a node that waited on a paused or restarted
+    /// peer), as any real server does; Maelstrom never pauses a node, so
+    /// it never meets this, and with partitions alone the rule is
+    /// Maelstrom's.
     fn on_node_line(&mut self, node: usize, line: &str) {
         let parsed = self.parse_node_line(line);
+        if self.opts.nemesis.iter().any(|f| f.acts_on_nodes())
+            && matches!(&parsed, Err(why) if why.starts_with(CLOSED_CLIENT))
+        {
+            self.nodes.late_replies += 1;
+            return;
+        }
         if self.nodes.muted[node].is_some() {
             self.nodes.dropped[node] += 1;
             if let Err(why) = parsed {
@@ -195,7 +221,7 @@ impl Engine<'_> {
                 .is_some_and(|k| self.is_known_client(k));
             return Err(if closed {
                 format!(
-                    "invalid destination for message: client {:?} was already closed (its worker moved on to a new client after an indeterminate op)",
+                    "{CLOSED_CLIENT} {:?} was already closed (its worker moved on to a new client after an indeterminate op)",
                     env.dest
                 )
             } else {
@@ -289,6 +315,12 @@ impl Engine<'_> {
                 error: None,
                 final_phase: false,
             });
+        }
+        // After the kill is in the history, the ops it cut short end.
+        if let NemesisOp::Kill(nodes) = &op {
+            for &n in nodes {
+                self.abort_rpcs_to(n);
+            }
         }
     }
 

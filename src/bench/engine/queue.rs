@@ -13,6 +13,8 @@ pub(super) enum Event {
     Deliver(Ep),
     /// A client's RPC ran out of time.
     RpcTimeout { client: usize, msg_id: u64 },
+    /// A worker's RPC to a killed node is refused.
+    RpcRefused { client: usize, msg_id: u64 },
     /// The generator's next op is due.
     Generate,
     /// The next op of this nemesis stream is due.
