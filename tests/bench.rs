@@ -513,12 +513,12 @@ fn bad_arguments_exit_254() {
         stderr(&o)
     );
     let o = run(
-        &["-w", "echo", "--in-process", "--nemesis", "partition,kill"],
+        &["-w", "echo", "--in-process", "--nemesis", "partition,crash"],
         &s,
     );
     assert_eq!(o.status.code(), Some(254));
     assert!(
-        stderr(&o).contains("--nemesis kill: unknown fault; known faults: partition"),
+        stderr(&o).contains("--nemesis crash: unknown fault; known faults: partition, kill, pause"),
         "{}",
         stderr(&o)
     );
