@@ -177,4 +177,45 @@ mod tests {
         opts.availability = Some(Required::Fraction(0.51));
         assert_eq!(availability(&h, &opts)["valid?"], false);
     }
+
+    #[test]
+    fn ops_on_killed_or_paused_nodes_are_excused() {
+        let mut opts = TestOpts::with_nodes(2);
+        opts.concurrency = 2;
+        opts.availability = Some(Required::Total);
+        let nemesis = |t: u64, f: &str, node: &str| {
+            let mut op = Op::client(0, 0, OpType::Info, f, json!([node]));
+            op.process = Process::Nemesis;
+            op.time = t;
+            op
+        };
+        let at = |t: u64, p: u64, kind: OpType| {
+            let mut op = Op::client(0, p, kind, "read", Value::Null);
+            op.time = t;
+            op
+        };
+        let mut h = History::new();
+        // Process 0 talks to n0, process 1 to n1.
+        h.push(at(0, 0, OpType::Invoke));
+        h.push(at(1, 0, OpType::Ok));
+        h.push(nemesis(2, "kill", "n0"));
+        h.push(at(3, 0, OpType::Invoke)); // while n0 is down
+        h.push(at(4, 0, OpType::Info));
+        h.push(at(3, 1, OpType::Invoke)); // n1 is up: it counts
+        h.push(at(4, 1, OpType::Fail));
+        h.push(nemesis(5, "start", "n0"));
+        h.push(at(6, 0, OpType::Invoke)); // n0 is back
+        h.push(at(7, 0, OpType::Ok));
+        let r = availability(&h, &opts);
+        assert_eq!(r["excused-count"], 1, "{r}");
+        assert_eq!(r["ok-fraction"], 2.0 / 3.0, "{r}");
+        assert_eq!(r["valid?"], false, "n1's failure is not excused");
+        // Without n1's failure the run is totally available where it could be.
+        h.ops[6].kind = OpType::Ok;
+        assert_eq!(availability(&h, &opts)["valid?"], true);
+        // A history without kill or pause is judged as before.
+        assert!(availability(&History::new(), &opts)
+            .get("excused-count")
+            .is_none());
+    }
 }

@@ -67,6 +67,14 @@
 //! - `--latency-dist exponential --latency 0` gives zero latency instead of
 //!   Maelstrom's division by zero; `--time-limit` may be fractional.
 //! - Ctrl-C stops every node and exits 130.
+//! - Faults beyond Maelstrom, `kill` and `pause` ([`super::nemesis`]),
+//!   only when asked for: a kill ends the RPCs waiting on the node at once
+//!   and a request to a node that is down is not sent (both end as a
+//!   timeout would, [`clients`]); a reply to a closed client is then
+//!   dropped rather than muting its node ([`nodes`]); a restarted node is
+//!   sent `init` again, and an unanswered re-init is excused if the node
+//!   was killed or paused again meanwhile. With `--nemesis partition`
+//!   alone none of this happens.
 
 mod check;
 mod clients;
