@@ -14,7 +14,8 @@
 //! is total availability of the nodes that are up. So when the history
 //! holds kill or pause ops, an operation whose node (the node its worker
 //! talks to: worker `p mod concurrency`, node `worker mod N`) was killed or
-//! paused at any instant between its invocation and its completion is
+//! paused at any instant between its invocation and its completion (both
+//! ends included) is
 //! *excused*: it counts in neither the numerator nor the denominator of
 //! `ok-fraction`, and `excused-count` says how many there were. A history
 //! without kill or pause ops (every Maelstrom test) is judged exactly as
@@ -126,9 +127,11 @@ fn excused_invocations(history: &History, opts: &TestOpts) -> Option<Vec<bool>> 
             }
             let node = ((p % concurrency) % n as u64) as usize;
             let end = pairs[op.index].map_or(u64::MAX, |c| history.ops[c].time);
+            // Closed at both ends: an op invoked at the very instant its
+            // node is started again may have been refused just before.
             windows[node]
                 .iter()
-                .any(|&(from, to)| from <= end && op.time < to)
+                .any(|&(from, to)| from <= end && op.time <= to)
         })
         .collect();
     Some(excused)
