@@ -513,12 +513,12 @@ fn bad_arguments_exit_254() {
         stderr(&o)
     );
     let o = run(
-        &["-w", "echo", "--in-process", "--nemesis", "partition,kill"],
+        &["-w", "echo", "--in-process", "--nemesis", "partition,crash"],
         &s,
     );
     assert_eq!(o.status.code(), Some(254));
     assert!(
-        stderr(&o).contains("--nemesis kill: unknown fault; known faults: partition"),
+        stderr(&o).contains("--nemesis crash: unknown fault; known faults: partition, kill, pause"),
         "{}",
         stderr(&o)
     );
@@ -823,11 +823,12 @@ fn printed(evs: &[glomers::bench::backend::NodeEvent], node: usize, needle: &str
 /// resumed, and the operations refuse what makes no sense.
 #[test]
 fn process_nodes_can_be_killed_started_paused_and_resumed() {
-    use glomers::bench::backend::{Backend, NodeEvent, ProcessBackend};
+    use glomers::bench::backend::{Backend, NodeDirs, NodeEvent, ProcessBackend};
     let logs = store("lifecycle");
     let names = vec!["n0".to_string(), "n1".to_string()];
     let bin = Path::new(env!("CARGO_BIN_EXE_echo"));
-    let mut b = ProcessBackend::spawn(bin, &[], &names, &logs, false).expect("spawn");
+    let dirs = NodeDirs::temporary(false);
+    let mut b = ProcessBackend::spawn(bin, &[], &names, &logs, false, &dirs).expect("spawn");
     let init = |n: &str| {
         format!(
             r#"{{"src":"c0","dest":"{n}","body":{{"type":"init","msg_id":1,"node_id":"{n}","node_ids":["n0","n1"]}}}}"#

@@ -53,9 +53,13 @@ fn requests_before_init_are_temporarily_unavailable() {
     assert_eq!(
         out,
         vec![
-            r#"{"src":"","dest":"c1","body":{"type":"error","code":11,"text":"node has not received init yet","in_reply_to":4}}"#
+            r#"{"src":"n0","dest":"c1","body":{"type":"error","code":11,"text":"node has not received init yet","in_reply_to":4}}"#
         ]
     );
+    // It answered as the node the request was addressed to (an empty
+    // `src` is no valid source: the bench would mute the node), and it
+    // still has no id of its own.
+    assert_eq!(host.id(), None);
 }
 
 #[test]

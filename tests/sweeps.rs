@@ -177,3 +177,78 @@ fn sweep_m_raft_partition() {
 fn sweep_m_raft_hard_partition() {
     sweep("m-raft-hard", &[], 0, 10);
 }
+
+// ---- hard mode: kill and pause beside partitions -----------------------
+//
+// Each Fly.io row's `hard` flags (scripts/challenges.tsv): kills that lose
+// unsynced disk records, pauses that hold a node's input, partitions. The
+// full 100-seed counts are in maelstrom-runs/records/durability.md; CI
+// keeps the cheap rows at 100 seeds and a few seeds of the costly ones
+// (kafka and txn at 1000 ops/s, 3d's 25 nodes). Measured (3 Dec 2026,
+// `time cargo test --release --test sweeps hard -- --nocapture`, two
+// shared cores): 11 s wall and CPU for these five tests; per sweep, 1,
+// 3a, 3b, 3c under 1 s each at 100 seeds, 4 2.3 s, 2 (10 seeds) 3.1 s,
+// 3d (5) 1.0 s, 5a (5) 3.1 s, 5b (2) 3.7 s, 6a/6b/6c (3 each) 2-3 s.
+
+/// The `hard` flags of challenge `id`.
+fn hard(id: &str) -> Vec<String> {
+    let ch = challenge::challenges()
+        .expect("scripts/challenges.tsv parses")
+        .into_iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("challenge {id} is not in scripts/challenges.tsv"));
+    assert!(!ch.hard.is_empty(), "challenge {id} has a hard mode");
+    ch.hard
+}
+
+/// Sweep challenge `id` in hard mode.
+fn sweep_hard(id: &str, count: u64) {
+    let flags = hard(id);
+    let extra: Vec<&str> = flags.iter().map(String::as_str).collect();
+    sweep(id, &extra, 1, count);
+}
+
+#[test]
+fn sweep_hard_1_3a_3b_3c_4() {
+    for id in ["1", "3a", "3b", "3c", "4"] {
+        sweep_hard(id, 100);
+    }
+}
+
+#[test]
+fn sweep_hard_2_unique_ids() {
+    sweep_hard("2", 10);
+}
+
+#[test]
+fn sweep_hard_3d_broadcast() {
+    sweep_hard("3d", 5);
+}
+
+#[test]
+fn sweep_hard_5a_5b_kafka() {
+    sweep_hard("5a", 5);
+    sweep_hard("5b", 2);
+}
+
+#[test]
+fn sweep_hard_6a_6b_6c_txn() {
+    for id in ["6a", "6b", "6c"] {
+        sweep_hard(id, 3);
+    }
+}
+
+#[test]
+fn sweep_hard_guide_crdts_raft_datomic() {
+    // g-set and pn-counter keep what they acknowledged or showed on the
+    // node's disk; Raft its term, vote and log; txn-list-append keeps
+    // nothing (its state is in lin-kv) but tags thunk ids per incarnation.
+    for (id, count) in [
+        ("m-gset", 100),
+        ("m-pn", 20),
+        ("m-raft", 5),
+        ("m-datomic", 3),
+    ] {
+        sweep_hard(id, count);
+    }
+}

@@ -10,6 +10,17 @@
 //! reaches the engine as a [`NodeEvent::Line`] and goes through the same
 //! parse-and-validate path.
 //!
+//! Each node runs in its own working directory, `<run>/nodes/<node>/`
+//! (under the temporary directory when nothing is stored), created before
+//! its first start and kept across restarts: it is the node's disk. When
+//! the nemesis may kill nodes, the backend also sets [`DISK_ENV`] to that
+//! directory, so a node on our runtime keeps its log and snapshot there
+//! ([`crate::runtime::storage`]) and finds them when it is started again.
+//! Without kills the variable is not set: a node that is never restarted
+//! needs no disk, and its fsyncs would only add latency to figures meant to
+//! compare with Maelstrom's (Maelstrom runs every node in `/tmp`, and our
+//! runtime then keeps the disk in memory).
+//!
 //! No child outlives the bench: [`ProcessBackend::shutdown`] kills and reaps
 //! every child, and `Drop` does the same on error paths and panics. Ctrl-C
 //! (and SIGTERM, SIGHUP) is turned into a [`NodeEvent::Interrupted`] so the
@@ -26,10 +37,15 @@
 //! appended to the same log; the engine then sends `init` again), and
 //! pauses and resumes with SIGSTOP and SIGCONT through the `nix` crate
 //! (already built for `ctrlc`, so no new code is compiled, and no `unsafe`
-//! here). Each process of a node carries a generation number, so the end of
+//! here). `nix` rather than the `kill` command: a signal is one system call
+//! on the pid we hold, with its error returned, instead of a process spawned
+//! per signal whose failure would arrive as an exit status to parse, and
+//! whose startup would stretch the instant a pause takes effect. The pid is
+//! the node's own: the launcher execs the node in place. Each process of a node carries a generation number, so the end of
 //! a killed process's output is never taken for a crash of its successor,
 //! and a node the nemesis killed is not reported as crashed.
 
+use crate::runtime::storage::DISK_ENV;
 use nix::sys::signal::Signal;
 use std::collections::VecDeque;
 use std::fs::File;
@@ -190,6 +206,40 @@ struct SpawnSpec {
     launcher: Option<PathBuf>,
     log_dir: PathBuf,
     log_stderr: bool,
+    /// Each node's working directory is `<node_dirs>/<node>/`.
+    node_dirs: PathBuf,
+    /// Whether nodes get [`DISK_ENV`] pointing at their directory.
+    disk: bool,
+    /// Remove `node_dirs` on drop.
+    temporary: bool,
+}
+
+/// Where and how nodes run (see [`ProcessBackend::spawn`]).
+#[derive(Debug, Clone)]
+pub struct NodeDirs {
+    /// The parent of every node's working directory.
+    pub root: PathBuf,
+    /// Set [`DISK_ENV`] to each node's directory, so our runtime keeps the
+    /// node's disk there ([`crate::runtime::storage`]).
+    pub disk: bool,
+    /// Remove `root` when the backend is dropped (a run that stores
+    /// nothing keeps nothing).
+    pub temporary: bool,
+}
+
+impl NodeDirs {
+    /// A fresh temporary root for a run that stores nothing: unique per
+    /// run, so no run finds another's disk.
+    pub fn temporary(disk: bool) -> NodeDirs {
+        static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let k = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("glomers-nodes-{}-{k}", std::process::id());
+        NodeDirs {
+            root: std::env::temp_dir().join(name),
+            disk,
+            temporary: true,
+        }
+    }
 }
 
 /// What reader threads send: when, which process generation, what.
@@ -253,17 +303,24 @@ fn launcher_exe() -> Option<PathBuf> {
 
 impl ProcessBackend {
     /// Spawn `bin args…` once per node name, stderr to `log_dir/<node>.log`
-    /// (and to our stderr when `log_stderr`).
+    /// (and to our stderr when `log_stderr`), each in its own working
+    /// directory under `dirs.root`.
     pub fn spawn(
         bin: &Path,
         args: &[String],
         names: &[String],
         log_dir: &Path,
         log_stderr: bool,
+        dirs: &NodeDirs,
     ) -> Result<Self, SpawnError> {
         let canon = check_binary(bin).map_err(SpawnError::BadBinary)?;
         std::fs::create_dir_all(log_dir)
             .map_err(|e| SpawnError::Other(format!("cannot create {}: {e}", log_dir.display())))?;
+        let node_dirs = std::fs::create_dir_all(&dirs.root)
+            .and_then(|()| dirs.root.canonicalize())
+            .map_err(|e| {
+                SpawnError::Other(format!("cannot create {}: {e}", dirs.root.display()))
+            })?;
         let (tx, rx) = channel::<Tagged>();
         let mut backend = ProcessBackend {
             start: Instant::now(),
@@ -278,6 +335,9 @@ impl ProcessBackend {
                 launcher: launcher_exe(),
                 log_dir: log_dir.to_path_buf(),
                 log_stderr,
+                node_dirs,
+                disk: dirs.disk,
+                temporary: dirs.temporary,
             },
         };
         for (i, name) in names.iter().enumerate() {
@@ -312,8 +372,16 @@ impl ProcessBackend {
                 cmd
             }
         };
+        // The node's directory is its disk: it outlives the process, so a
+        // restarted node finds what its predecessor wrote.
+        let dir = self.spec.node_dirs.join(name);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| std::io::Error::other(format!("cannot create {}: {e}", dir.display())))?;
+        if self.spec.disk {
+            cmd.env(DISK_ENV, &dir);
+        }
         let mut child = cmd
-            .current_dir(std::env::temp_dir())
+            .current_dir(&dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -663,6 +731,9 @@ impl Drop for ProcessBackend {
             *slot = None;
         }
         self.kill_all();
+        if self.spec.temporary {
+            let _ = std::fs::remove_dir_all(&self.spec.node_dirs);
+        }
     }
 }
 

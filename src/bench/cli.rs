@@ -154,6 +154,10 @@ enum Command {
         /// Where results are stored.
         #[arg(long, default_value = "maelstrom-runs")]
         store: PathBuf,
+        /// Hard mode: the page's command with kill and pause beside
+        /// partitions (the row's `hard` column), judged by validity alone.
+        #[arg(long)]
+        hard: bool,
         /// Extra test flags appended to the page's command (e.g. `--time-limit 5`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         extra: Vec<String>,
@@ -381,6 +385,7 @@ pub fn main_with(argv: Vec<String>) -> i32 {
             in_process,
             seed,
             store,
+            hard,
             extra,
         } => challenge::run(&challenge::Request {
             id,
@@ -391,6 +396,7 @@ pub fn main_with(argv: Vec<String>) -> i32 {
             bin,
             bin_dir,
             node_args: node_args.to_vec(),
+            hard,
         }),
         Command::Sweep {
             seeds,

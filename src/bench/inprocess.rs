@@ -24,17 +24,37 @@
 //!
 //! # Crash and restart
 //!
-//! [`InProcessBackend::crash`] drops the node's host: its memory, timers
-//! and pending RPCs are gone, and lines delivered to it are lost, as lines
-//! written to a dead process's stdin are. [`InProcessBackend::restart`]
-//! builds a new incarnation from the node's factory with a new seed (a
-//! restarted process does not replay its predecessor's random choices) and
-//! a boot time equal to the restart time, so `Ctx::boot_time() +
-//! Ctx::now()` is the test clock for every incarnation while `Ctx::now()`
-//! counts from the node's own start, as under the real driver. The new
-//! incarnation is uninitialised: whoever restarts it sends `init` again,
-//! as Maelstrom's `db` setup does for a started node (`maelstrom:
-//! src/maelstrom/db.clj`).
+//! Each node has a simulated disk, a [`MemDisk`] kept in its [`Slot`] and
+//! handed to every incarnation (the runtime's storage model,
+//! [`crate::runtime::storage`]). [`InProcessBackend::crash`] drops the
+//! node's host: its memory, timers and pending RPCs are gone, and lines
+//! delivered to it are lost, as lines written to a dead process's stdin
+//! are; the disk crashes with it ([`MemDisk::crash`]): records not yet
+//! synced may be lost, a prefix of them drawn from the disk's own seeded
+//! RNG, so a handler that acknowledges before its record is durable is
+//! caught, and the same seed catches it again. (The runtime syncs before
+//! any output leaves a node, so a handler that appends what it promises
+//! loses nothing it acknowledged.)
+//!
+//! [`InProcessBackend::restart`] builds a new incarnation from the node's
+//! factory with a new seed (a restarted process does not replay its
+//! predecessor's random choices), the same disk, and a boot time equal to
+//! the restart time, so `Ctx::boot_time() + Ctx::now()` is the test clock
+//! for every incarnation while `Ctx::now()` counts from the node's own
+//! start, as under the real driver. The new incarnation is uninitialised:
+//! whoever restarts it sends `init` again, as Maelstrom's `db` setup does
+//! for a started node (`maelstrom: src/maelstrom/db.clj`); the handler
+//! reads its disk back in `init`.
+//!
+//! # Pause and resume
+//!
+//! A paused node handles nothing: lines delivered to it wait in its slot,
+//! in order, and its timers do not fire, as a SIGSTOPped process reads
+//! nothing from its stdin pipe and runs no code. On resume it handles the
+//! waiting lines at the resume time, then its overdue timers fire at the
+//! next wait, as a process woken by SIGCONT finds its pipe full and its
+//! deadlines past. What it prints on resume is handed to the engine by the
+//! next [`Backend::wait`], at the same instant.
 //!
 //! # Running any node under the engine
 //!
@@ -48,12 +68,11 @@
 //!
 //! # Caveats
 //!
-//! Nothing survives a crash. A simulated disk (state kept across
-//! incarnations) belongs in [`Slot`], beside the host, and would be handed
-//! to the factory on restart; that is the seam the fault work extends.
+//! Only the disk survives a crash; a handler that keeps its state in
+//! memory alone starts from nothing, as it would as a process.
 
 use super::backend::{Backend, NodeEvent};
-use crate::runtime::{AnyHost, Node, NodeHost};
+use crate::runtime::{AnyHost, MemDisk, Node, NodeHost};
 use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
@@ -120,7 +139,16 @@ struct Slot {
     /// time from its own start, so the backend subtracts this on the way
     /// in and adds it on the way out.
     boot: Duration,
+    /// The node's disk, handed to every incarnation.
+    disk: MemDisk,
+    /// Paused: lines wait in `held` and timers do not fire.
+    paused: bool,
+    /// Lines delivered while paused, oldest first.
+    held: Vec<String>,
 }
+
+/// Mixed into a node's seed for its disk's crash draws.
+const DISK_SEED: u64 = 0x00d1_5c5e_ed0f_0dd5;
 
 /// Every node as an [`AnyHost`] in this process.
 pub struct InProcessBackend {
@@ -131,6 +159,8 @@ pub struct InProcessBackend {
     args: Vec<String>,
     logs: Vec<Vec<u8>>,
     log_stderr: bool,
+    /// What resumed nodes printed, for the next [`Backend::wait`].
+    resumed: Vec<NodeEvent>,
 }
 
 impl InProcessBackend {
@@ -168,14 +198,19 @@ impl InProcessBackend {
             .zip(seeds)
             .zip(names)
             .map(|((factory, &seed), _)| {
+                let disk = MemDisk::new(seed ^ DISK_SEED);
                 let mut host = factory(seed);
                 host.set_args(args.to_vec());
+                host.set_disk(Box::new(disk.clone()));
                 Slot {
                     factory,
                     seed,
                     incarnation: 0,
                     host: Some(host),
                     boot: Duration::ZERO,
+                    disk,
+                    paused: false,
+                    held: Vec::new(),
                 }
             })
             .collect();
@@ -187,6 +222,7 @@ impl InProcessBackend {
             args: args.to_vec(),
             logs: vec![Vec::new(); n],
             log_stderr,
+            resumed: Vec::new(),
         }
     }
 
@@ -217,7 +253,9 @@ impl InProcessBackend {
     }
 
     /// Crash node `node` at `now`: its host, with everything in memory, is
-    /// dropped. Returns false if it was already down (or does not exist).
+    /// dropped, and its disk loses some of what was not synced (a paused
+    /// node crashes too, and forgets the lines it held). Returns false if
+    /// it was already down (or does not exist).
     pub fn crash(&mut self, node: usize, now: Duration) -> bool {
         let Some(slot) = self.slots.get_mut(node) else {
             return false;
@@ -225,7 +263,49 @@ impl InProcessBackend {
         if slot.host.take().is_none() {
             return false;
         }
-        self.note(node, format_args!("crashed at {now:?}"));
+        slot.paused = false;
+        slot.held.clear();
+        let lost = slot.disk.crash();
+        self.note(
+            node,
+            format_args!("crashed at {now:?} (unsynced records lost: {lost})"),
+        );
+        true
+    }
+
+    /// Pause running node `node`: it handles nothing until resumed.
+    /// Returns false if it is down or already paused.
+    pub fn pause_node(&mut self, node: usize, now: Duration) -> bool {
+        let Some(slot) = self.slots.get_mut(node) else {
+            return false;
+        };
+        if slot.host.is_none() || slot.paused {
+            return false;
+        }
+        slot.paused = true;
+        self.note(node, format_args!("paused at {now:?}"));
+        true
+    }
+
+    /// Resume paused node `node` at `now`: it handles the lines it held, in
+    /// order, appending what it printed to `out`. Returns false if it was
+    /// not paused.
+    pub fn resume_node(&mut self, node: usize, now: Duration, out: &mut Vec<NodeEvent>) -> bool {
+        let Some(slot) = self.slots.get_mut(node) else {
+            return false;
+        };
+        if !slot.paused {
+            return false;
+        }
+        slot.paused = false;
+        let held = std::mem::take(&mut slot.held);
+        self.note(
+            node,
+            format_args!("resumed at {now:?} ({} lines held)", held.len()),
+        );
+        for line in held {
+            self.deliver(node, &line, now, out);
+        }
         true
     }
 
@@ -242,6 +322,7 @@ impl InProcessBackend {
         slot.incarnation += 1;
         let mut host = (slot.factory)(incarnation_seed(slot.seed, slot.incarnation));
         host.set_args(self.args.clone());
+        host.set_disk(Box::new(slot.disk.clone()));
         host.set_boot_time(now);
         slot.host = Some(host);
         slot.boot = now;
@@ -252,9 +333,13 @@ impl InProcessBackend {
 
     /// The earliest time (on the test clock) at which a running node has a
     /// timer or RPC timeout due, and that node (the lowest index on a tie).
+    /// Paused nodes have none.
     pub fn next_deadline(&self) -> Option<(Duration, usize)> {
         let mut next: Option<(Duration, usize)> = None;
         for (i, s) in self.slots.iter().enumerate() {
+            if s.paused {
+                continue;
+            }
             let Some(d) = s.host.as_ref().and_then(|h| h.next_deadline()) else {
                 continue;
             };
@@ -312,6 +397,10 @@ impl Backend for InProcessBackend {
             return;
         };
         let boot = slot.boot;
+        if slot.paused {
+            slot.held.push(line.to_string());
+            return;
+        }
         if let Some(host) = slot.host.as_mut() {
             host.handle_line(line.as_bytes(), self.now.saturating_sub(boot));
             self.drain(node, out);
@@ -319,6 +408,10 @@ impl Backend for InProcessBackend {
     }
 
     fn wait(&mut self, until: Option<Duration>, out: &mut Vec<NodeEvent>) -> Duration {
+        if !self.resumed.is_empty() {
+            out.append(&mut self.resumed);
+            return self.now;
+        }
         match (self.next_deadline(), until) {
             (Some((t, i)), u) if u.is_none_or(|u| t <= u) => {
                 self.now = self.now.max(t);
@@ -341,6 +434,49 @@ impl Backend for InProcessBackend {
 
     fn is_virtual(&self) -> bool {
         true
+    }
+
+    /// The host and its memory are dropped; the disk loses what was not
+    /// synced ([`InProcessBackend::crash`]).
+    fn kill(&mut self, node: usize) -> Result<(), String> {
+        let now = self.now;
+        self.crash(node, now);
+        Ok(())
+    }
+
+    /// A new incarnation on the same disk ([`InProcessBackend::restart`]).
+    fn start(&mut self, node: usize) -> Result<(), String> {
+        let now = self.now;
+        if self.restart(node, now) {
+            Ok(())
+        } else {
+            Err(format!(
+                "node {node} is running; only a killed node can be started"
+            ))
+        }
+    }
+
+    fn pause(&mut self, node: usize) -> Result<(), String> {
+        let now = self.now;
+        if self.pause_node(node, now) {
+            Ok(())
+        } else {
+            Err(format!("node {node} is down or already paused"))
+        }
+    }
+
+    /// The lines it held are handled now; what it prints comes out of the
+    /// next [`Backend::wait`].
+    fn resume(&mut self, node: usize) -> Result<(), String> {
+        let now = self.now;
+        let mut out = std::mem::take(&mut self.resumed);
+        let resumed = self.resume_node(node, now, &mut out);
+        self.resumed = out;
+        if resumed {
+            Ok(())
+        } else {
+            Err(format!("node {node} is not paused"))
+        }
     }
 
     fn write_logs(&mut self, dir: &Path) -> std::io::Result<()> {
@@ -487,5 +623,65 @@ mod tests {
         assert!(host_for("no-such-workload", 1).is_none());
         assert_ne!(incarnation_seed(5, 1), incarnation_seed(5, 2));
         assert_eq!(incarnation_seed(5, 0), 5);
+    }
+
+    /// Appends every count to its disk before replying: what it replied
+    /// survives a crash, what it appended without syncing may not.
+    struct Durable {
+        seen: u64,
+    }
+
+    impl Node for Durable {
+        type Payload = Msg;
+        fn init(_: &Init, ctx: &mut Ctx<'_, Self>) -> anyhow::Result<Self> {
+            let seen = ctx.disk().load()?.records.len() as u64;
+            Ok(Durable { seen })
+        }
+        fn on_message(&mut self, m: Request<Msg>, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
+            self.seen += 1;
+            ctx.disk()
+                .append(b"count")
+                .map_err(crate::runtime::storage::disk_error)?;
+            let reply = Msg::CountOk {
+                seen: self.seen,
+                now_ms: 0,
+                wall_ms: 0,
+            };
+            ctx.reply(&m, &reply);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_killed_node_comes_back_from_its_disk_and_a_paused_one_holds_its_input() {
+        let names = vec!["n0".to_string()];
+        let mut b =
+            InProcessBackend::from_factories(vec![factory::<Durable>()], &names, &[3], &[], false);
+        let init = r#"{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0"]}"#;
+        let z = Duration::ZERO;
+        ask(&mut b, init, z);
+        ask(&mut b, r#"{"type":"count","msg_id":2}"#, z);
+        ask(&mut b, r#"{"type":"count","msg_id":3}"#, z);
+        Backend::kill(&mut b, 0).unwrap();
+        Backend::start(&mut b, 0).unwrap();
+        ask(&mut b, init, z);
+        let r = ask(&mut b, r#"{"type":"count","msg_id":4}"#, z);
+        assert!(
+            r[0].contains(r#""seen":3"#),
+            "both replied counts survived: {r:?}"
+        );
+        // Paused: lines wait, and come out of the next wait on resume.
+        Backend::pause(&mut b, 0).unwrap();
+        assert!(Backend::pause(&mut b, 0).is_err(), "already paused");
+        assert!(ask(&mut b, r#"{"type":"count","msg_id":5}"#, z).is_empty());
+        Backend::resume(&mut b, 0).unwrap();
+        let mut out = Vec::new();
+        b.wait(None, &mut out);
+        assert!(
+            matches!(&out[..], [NodeEvent::Line { line, .. }] if line.contains(r#""seen":4"#)),
+            "{out:?}"
+        );
+        assert!(Backend::resume(&mut b, 0).is_err(), "not paused");
+        assert!(Backend::start(&mut b, 0).is_err(), "running");
     }
 }

@@ -8,14 +8,51 @@
 //! schedule; the engine applies each one (a partition to the network, a
 //! kill or pause to the backend) and records it in the history as Jepsen
 //! does: two `info` entries at the same instant, the request and what was
-//! done. The faults a test may use are a set ([`Fault`], `--nemesis a,b`).
-//! Today only `partition` is accepted; kill, start, pause and resume exist
-//! as operations (the backends implement them), so a fault that uses them
-//! adds its schedule here and nothing in the engine.
+//! done. The faults a test may use are a set ([`Fault`], `--nemesis a,b`):
+//! `partition` (Maelstrom's only fault), and two beyond Maelstrom, `kill`
+//! and `pause`, which act on nodes through the backend.
 //!
-//! The schedule is Jepsen's stagger: the first op at the start of the main
-//! phase, then each one `U(0, 2·interval)` after the previous, alternating
-//! start and stop; before a final phase every fault is undone (heal).
+//! # Two schedules, as Jepsen composes packages
+//!
+//! Jepsen's combined nemesis builds one *package* per kind of fault and
+//! composes them with `gen/any` (`compose-packages`), each package on its
+//! own `gen/stagger`: the partition package alternates start-partition and
+//! stop-partition (`partition-package`), and the db package (`db-package`,
+//! `db-generators`) mixes two flip-flops uniformly (`gen/mix`): kill then
+//! start, and pause then resume. We do the same with two streams
+//! ([`Stream`]):
+//!
+//! - **partition**: the first op at the start of the main phase, then each
+//!   one `U(0, 2·interval)` after the previous (Jepsen's stagger),
+//!   alternating start and stop. It draws from the nemesis's random stream
+//!   exactly as it did before kill and pause existed, so a test with
+//!   `--nemesis partition` alone is the same run, byte for byte.
+//! - **process** (kill and pause): its own stagger on its own random
+//!   stream (derived from the same seed without drawing from the first, so
+//!   adding it shifts nothing else). Each op picks one of the enabled
+//!   flip-flops uniformly (no draw when only one is enabled) and takes that
+//!   flip-flop's next step: kill some nodes, or start every killed one;
+//!   pause some nodes, or resume every paused one. A killed node therefore
+//!   stays down for a random time: until its flip-flop is picked again, one
+//!   or more staggered gaps later.
+//!
+//! Before a final phase every fault is undone, in the order of Jepsen's
+//! final generators: stop-partition, resume, start.
+//!
+//! # Which nodes are killed or paused
+//!
+//! Jepsen draws a node spec per op (`db-nodes`: `nil`, `:one`,
+//! `:minority-third`, `:minority`, `:majority`, `:all`; `node-specs` lists
+//! them). We draw between `one` (a single random node) and `minority` (a
+//! random `majority(N) − 1` nodes; none for N = 1, where a one-node test
+//! loses its node only through `one`). Majorities and `all` are left out on
+//! purpose: the Fly.io workloads promise total availability of the nodes
+//! that are up, and a test in which most nodes are down most of the time
+//! says little about what the survivors do; a minority is also what a
+//! replicated system is built to lose. A killed node is never paused;
+//! killing a paused node is allowed (SIGKILL reaches a stopped process) and
+//! it then counts as killed, not paused. A draw whose targets are all
+//! excluded gives nothing to do.
 //!
 //! # Partitions
 //!
@@ -37,7 +74,7 @@
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -47,6 +84,10 @@ use std::time::Duration;
 pub enum Fault {
     /// Network partitions (Maelstrom's only fault).
     Partition,
+    /// Kill a node's process (SIGKILL), later start it again from its disk.
+    Kill,
+    /// Pause a node (SIGSTOP), later resume it (SIGCONT).
+    Pause,
 }
 
 /// The faults a test injects.
@@ -54,13 +95,21 @@ pub type Faults = BTreeSet<Fault>;
 
 impl Fault {
     /// Every fault `--nemesis` accepts.
-    pub const ALL: [Fault; 1] = [Fault::Partition];
+    pub const ALL: [Fault; 3] = [Fault::Partition, Fault::Kill, Fault::Pause];
 
     /// Its `--nemesis` name.
     pub fn name(self) -> &'static str {
         match self {
             Fault::Partition => "partition",
+            Fault::Kill => "kill",
+            Fault::Pause => "pause",
         }
+    }
+
+    /// Whether the fault stops node processes (kill, pause), as opposed to
+    /// links (partition).
+    pub fn acts_on_nodes(self) -> bool {
+        matches!(self, Fault::Kill | Fault::Pause)
     }
 
     /// The fault called `name`; the error lists the known ones.
@@ -109,6 +158,17 @@ pub enum NemesisOp {
 }
 
 impl NemesisOp {
+    /// The nodes a lifecycle op acts on (none for partition ops).
+    pub fn nodes(&self) -> &[usize] {
+        match self {
+            NemesisOp::Kill(n)
+            | NemesisOp::Start(n)
+            | NemesisOp::Pause(n)
+            | NemesisOp::Resume(n) => n,
+            NemesisOp::StartPartition { .. } | NemesisOp::StopPartition => &[],
+        }
+    }
+
     /// The history's `f`.
     pub fn f(&self) -> &'static str {
         match self {
@@ -152,27 +212,79 @@ impl NemesisOp {
     }
 }
 
+/// One of the nemesis's schedules (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Start and stop partitions.
+    Partition,
+    /// Kill and start, pause and resume nodes.
+    Process,
+}
+
+/// Which nodes a kill or pause targets (Jepsen's node specs; see the
+/// module docs for why only these two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeSpec {
+    /// One random node.
+    One,
+    /// A random minority: `majority(N) − 1` nodes.
+    Minority,
+}
+
+impl NodeSpec {
+    /// Both specs; a kill or pause picks one uniformly.
+    pub const ALL: [NodeSpec; 2] = [NodeSpec::One, NodeSpec::Minority];
+
+    /// Draw the nodes of this spec among `0..n`, sorted.
+    pub fn draw(self, n: usize, rng: &mut StdRng) -> Vec<usize> {
+        let mut nodes = match self {
+            NodeSpec::One if n == 0 => Vec::new(),
+            NodeSpec::One => vec![rng.gen_range(0..n)],
+            NodeSpec::Minority => {
+                let mut v = shuffled(n, rng);
+                v.truncate(majority(n) - 1);
+                v
+            }
+        };
+        nodes.sort_unstable();
+        nodes
+    }
+}
+
+/// Mixed into the nemesis seed for the process stream's random stream.
+const PROCESS_STREAM_SEED: u64 = 0x6b69_6c6c_7061_7573;
+
 /// The fault schedule of one test.
 pub struct Nemesis {
     /// The faults to inject; none means no schedule at all.
     faults: Faults,
-    /// Mean seconds between operations.
+    /// Mean seconds between operations (of each stream).
     interval: f64,
-    /// The nemesis's own random stream, so that its choices do not shift
-    /// the generator's or the network's.
+    /// The partition stream's random numbers: its draws are the same as
+    /// before the process stream existed.
     rng: StdRng,
     /// Whether the next partition op starts one (else it heals).
     start_next: bool,
+    /// The process stream's own random numbers.
+    process_rng: StdRng,
+    /// Nodes killed and not started yet.
+    down: BTreeSet<usize>,
+    /// Nodes paused and not resumed yet.
+    paused: BTreeSet<usize>,
 }
 
 impl Nemesis {
-    /// A schedule of `faults`, one op every `interval` s on average.
-    pub fn new(faults: Faults, interval: f64, rng: StdRng) -> Self {
+    /// A schedule of `faults`, one op of each stream every `interval` s on
+    /// average, drawn from `seed`.
+    pub fn new(faults: Faults, interval: f64, seed: u64) -> Self {
         Nemesis {
             faults,
             interval,
-            rng,
+            rng: StdRng::seed_from_u64(seed),
             start_next: true,
+            process_rng: StdRng::seed_from_u64(seed ^ PROCESS_STREAM_SEED),
+            down: BTreeSet::new(),
+            paused: BTreeSet::new(),
         }
     }
 
@@ -181,9 +293,40 @@ impl Nemesis {
         !self.faults.is_empty()
     }
 
-    /// The next operation over `node_count` nodes, and the gap until the
-    /// one after it (Jepsen's stagger).
-    pub fn next(&mut self, node_count: usize) -> (NemesisOp, Duration) {
+    /// The streams this test runs, in the order they start.
+    pub fn streams(&self) -> Vec<Stream> {
+        let mut s = Vec::new();
+        if self.faults.contains(&Fault::Partition) {
+            s.push(Stream::Partition);
+        }
+        if self.faults.contains(&Fault::Kill) || self.faults.contains(&Fault::Pause) {
+            s.push(Stream::Process);
+        }
+        s
+    }
+
+    /// The next operation of `stream` over `node_count` nodes (None when it
+    /// has nothing to do this time), and the gap until the one after it
+    /// (Jepsen's stagger).
+    pub fn next(&mut self, stream: Stream, node_count: usize) -> (Option<NemesisOp>, Duration) {
+        let op = match stream {
+            Stream::Partition => Some(self.next_partition(node_count)),
+            Stream::Process => self.next_process(node_count),
+        };
+        let mean = self.interval.max(0.0);
+        let rng = match stream {
+            Stream::Partition => &mut self.rng,
+            Stream::Process => &mut self.process_rng,
+        };
+        let gap = if mean > 0.0 {
+            Duration::from_secs_f64(rng.gen_range(0.0..2.0 * mean))
+        } else {
+            Duration::ZERO
+        };
+        (op, gap)
+    }
+
+    fn next_partition(&mut self, node_count: usize) -> NemesisOp {
         let op = if self.start_next {
             let spec = PartitionSpec::ALL[self.rng.gen_range(0..PartitionSpec::ALL.len())];
             let grudge = grudge(spec, node_count, &mut self.rng);
@@ -192,22 +335,116 @@ impl Nemesis {
             NemesisOp::StopPartition
         };
         self.start_next = !self.start_next;
-        let mean = self.interval.max(0.0);
-        let gap = if mean > 0.0 {
-            Duration::from_secs_f64(self.rng.gen_range(0.0..2.0 * mean))
-        } else {
-            Duration::ZERO
-        };
-        (op, gap)
+        op
     }
 
-    /// The operations that undo every fault before a final phase.
-    pub fn heal(&self) -> Vec<NemesisOp> {
-        if self.faults.contains(&Fault::Partition) {
-            vec![NemesisOp::StopPartition]
-        } else {
-            Vec::new()
+    /// One step of the kill or the pause flip-flop (`gen/mix` of the two);
+    /// a flip-flop with nothing to do gives its turn to the other.
+    fn next_process(&mut self, node_count: usize) -> Option<NemesisOp> {
+        let mut modes = Vec::new();
+        if self.faults.contains(&Fault::Pause) {
+            modes.push(Fault::Pause);
         }
+        if self.faults.contains(&Fault::Kill) {
+            modes.push(Fault::Kill);
+        }
+        if modes.len() == 2 && self.process_rng.gen_range(0..2) == 1 {
+            modes.swap(0, 1);
+        }
+        let op = modes
+            .into_iter()
+            .find_map(|mode| self.flip_flop(mode, node_count))?;
+        self.note(&op);
+        Some(op)
+    }
+
+    /// The next step of `mode`'s flip-flop, None when it has nothing to
+    /// do. Its state is what is in effect: with nodes down the kill
+    /// flip-flop starts them, else it kills; likewise pause and resume.
+    fn flip_flop(&mut self, mode: Fault, node_count: usize) -> Option<NemesisOp> {
+        let undo: Vec<usize> = match mode {
+            Fault::Kill => self.down.iter().copied().collect(),
+            _ => self.paused.iter().copied().collect(),
+        };
+        if !undo.is_empty() {
+            return Some(match mode {
+                Fault::Kill => NemesisOp::Start(undo),
+                _ => NemesisOp::Resume(undo),
+            });
+        }
+        let spec = NodeSpec::ALL[self.process_rng.gen_range(0..NodeSpec::ALL.len())];
+        let targets: Vec<usize> = spec
+            .draw(node_count, &mut self.process_rng)
+            .into_iter()
+            .filter(|n| !self.down.contains(n))
+            .collect();
+        if targets.is_empty() {
+            return None;
+        }
+        Some(match mode {
+            Fault::Kill => NemesisOp::Kill(targets),
+            _ => NemesisOp::Pause(targets),
+        })
+    }
+
+    /// Keep track of which nodes are down and paused after `op`.
+    fn note(&mut self, op: &NemesisOp) {
+        match op {
+            NemesisOp::Kill(n) => {
+                for x in n {
+                    self.paused.remove(x);
+                    self.down.insert(*x);
+                }
+            }
+            NemesisOp::Start(n) => n.iter().for_each(|x| {
+                self.down.remove(x);
+            }),
+            NemesisOp::Pause(n) => self.paused.extend(n.iter().copied()),
+            NemesisOp::Resume(n) => n.iter().for_each(|x| {
+                self.paused.remove(x);
+            }),
+            NemesisOp::StopPartition => self.start_next = true,
+            NemesisOp::StartPartition { .. } => {}
+        }
+    }
+
+    /// The operations that undo every fault before a final phase:
+    /// stop-partition, resume, start (Jepsen's final generators).
+    pub fn heal(&mut self) -> Vec<NemesisOp> {
+        let mut ops = Vec::new();
+        if self.faults.contains(&Fault::Partition) {
+            ops.push(NemesisOp::StopPartition);
+        }
+        if !self.paused.is_empty() {
+            ops.push(NemesisOp::Resume(self.paused.iter().copied().collect()));
+        }
+        if !self.down.is_empty() {
+            ops.push(NemesisOp::Start(self.down.iter().copied().collect()));
+        }
+        for op in &ops {
+            self.note(op);
+        }
+        ops
+    }
+
+    /// What is in effect now, for the console's progress line: e.g.
+    /// `partitioned; killed n1; paused n0`. Empty when nothing is.
+    pub fn describe(&self, names: &[String]) -> String {
+        let list = |set: &BTreeSet<usize>| -> String {
+            let v: Vec<&str> = set.iter().map(|&n| names[n].as_str()).collect();
+            v.join(",")
+        };
+        let mut parts = Vec::new();
+        if !self.start_next {
+            parts.push("partitioned".to_string());
+        }
+        if !self.down.is_empty() {
+            parts.push(format!("killed {}", list(&self.down)));
+        }
+        if !self.paused.is_empty() {
+            parts.push(format!("paused {}", list(&self.paused)));
+        }
+        parts.join("; ")
     }
 }
 
@@ -471,26 +708,81 @@ mod tests {
         let f = Fault::parse_list("partition, partition").unwrap();
         assert_eq!(f, Faults::from([Fault::Partition]));
         assert!(Fault::parse_list("").unwrap().is_empty());
-        let e = Fault::parse_list("partition,kill").unwrap_err();
+        let all = Fault::parse_list("partition,kill,pause").unwrap();
+        assert_eq!(all.len(), 3);
+        let e = Fault::parse_list("partition,crash").unwrap_err();
         assert!(
-            e.contains("kill") && e.contains("known faults: partition"),
+            e.contains("crash") && e.contains("known faults: partition, kill, pause"),
             "{e}"
         );
     }
 
     #[test]
-    fn the_schedule_alternates_and_heals() {
-        let mut n = Nemesis::new(Faults::from([Fault::Partition]), 2.0, rng(1));
-        let (first, gap) = n.next(5);
-        assert_eq!(first.f(), "start-partition");
+    fn the_partition_schedule_alternates_and_heals() {
+        let mut n = Nemesis::new(Faults::from([Fault::Partition]), 2.0, 1);
+        assert_eq!(n.streams(), vec![Stream::Partition]);
+        let (first, gap) = n.next(Stream::Partition, 5);
+        assert_eq!(first.unwrap().f(), "start-partition");
         assert!(gap < Duration::from_secs(4));
-        assert_eq!(n.next(5).0, NemesisOp::StopPartition);
+        assert_eq!(
+            n.next(Stream::Partition, 5).0,
+            Some(NemesisOp::StopPartition)
+        );
         assert_eq!(n.heal(), vec![NemesisOp::StopPartition]);
-        assert!(!Nemesis::new(Faults::new(), 2.0, rng(1)).is_active());
+        assert!(!Nemesis::new(Faults::new(), 2.0, 1).is_active());
         let names: Vec<String> = (0..3).map(|i| format!("n{i}")).collect();
         let (req, done) = NemesisOp::Kill(vec![1]).values(&names);
         assert_eq!(req, serde_json::json!(["n1"]));
         assert_eq!(done, serde_json::json!({"n1": "killed"}));
+    }
+
+    #[test]
+    fn the_partition_stream_draws_as_it_did_alone() {
+        // The process stream has its own random numbers: the partition
+        // ops and gaps are the same with or without kill and pause.
+        let alone = Faults::from([Fault::Partition]);
+        let all = Fault::parse_list("partition,kill,pause").unwrap();
+        let (mut a, mut b) = (Nemesis::new(alone, 3.0, 9), Nemesis::new(all, 3.0, 9));
+        for _ in 0..20 {
+            b.next(Stream::Process, 5);
+            assert_eq!(a.next(Stream::Partition, 5), b.next(Stream::Partition, 5));
+        }
+    }
+
+    #[test]
+    fn kills_and_pauses_hit_a_minority_and_are_undone() {
+        for seed in 0..50 {
+            let faults = Fault::parse_list("kill,pause").unwrap();
+            let mut n = Nemesis::new(faults, 1.0, seed);
+            assert_eq!(n.streams(), vec![Stream::Process]);
+            for _ in 0..40 {
+                let (op, _) = n.next(Stream::Process, 5);
+                if let Some(op) = op {
+                    assert!(!op.nodes().is_empty(), "{op:?}");
+                    assert!(matches!(op.f(), "kill" | "start" | "pause" | "resume"));
+                    if matches!(op.f(), "kill" | "pause") {
+                        assert!(op.nodes().len() <= 2, "a minority of 5: {op:?}");
+                    }
+                }
+                assert!(n.down.is_disjoint(&n.paused), "seed {seed}");
+                assert!(n.down.len() <= 4);
+            }
+            let heal = n.heal();
+            assert!(heal.iter().all(|op| matches!(op.f(), "start" | "resume")));
+            assert!(n.down.is_empty() && n.paused.is_empty());
+        }
+    }
+
+    #[test]
+    fn node_specs() {
+        for seed in 0..20 {
+            assert_eq!(NodeSpec::One.draw(3, &mut rng(seed)).len(), 1);
+            assert_eq!(NodeSpec::Minority.draw(5, &mut rng(seed)).len(), 2);
+            assert_eq!(NodeSpec::Minority.draw(2, &mut rng(seed)).len(), 1);
+            assert_eq!(NodeSpec::Minority.draw(3, &mut rng(seed)).len(), 1);
+            assert!(NodeSpec::Minority.draw(1, &mut rng(seed)).is_empty());
+            assert_eq!(NodeSpec::One.draw(1, &mut rng(seed)), vec![0]);
+        }
     }
 
     #[test]

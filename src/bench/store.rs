@@ -16,6 +16,8 @@
 //!   (both JSON-lines files are written and read back by the wire module,
 //!   `crate::runtime::message`);
 //! - `node-logs/<node>.log`: each node's stderr.
+//! - `nodes/<node>/` (process mode): each node's working directory, which
+//!   survives its restarts and is its disk ([`super::backend`]).
 //!
 //! Jepsen's EDN files, `test.jepsen`, the plots and `jepsen.log` are not
 //! written.

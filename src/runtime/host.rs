@@ -420,7 +420,13 @@ impl<N: Node> NodeHost<N> {
                     ErrorCode::TemporarilyUnavailable,
                     "node has not received init yet",
                 );
+                // It does not know its id yet (a restarted node hears from
+                // clients before its new init): it answers as the node
+                // the request was addressed to, or the reply would have no
+                // valid source.
+                let unknown = std::mem::replace(&mut self.core.id, env.dest.to_string());
                 self.core.emit_error(&env.src, id, &e);
+                self.core.id = unknown;
             }
             return;
         };

@@ -37,8 +37,30 @@ pub(super) fn check(eng: &Engine<'_>) -> (Value, Validity, Vec<String>) {
     warnings.extend(overloaded);
     if let Value::Object(map) = &mut results {
         map.insert("schedule".into(), schedule);
+        if eng.opts.nemesis.iter().any(|f| f.acts_on_nodes()) {
+            map.insert("faults".into(), faults(eng));
+        }
     }
     (results, validity, warnings)
+}
+
+/// What the kill and pause faults did (never a verdict): how many nodes
+/// were killed and paused, and how many late replies to closed clients
+/// were dropped ([`super::nodes`]).
+fn faults(eng: &Engine<'_>) -> Value {
+    let count = |f: &str| {
+        eng.history
+            .ops
+            .iter()
+            .filter(|o| !o.is_client() && o.f == f && o.value.is_array())
+            .map(|o| o.value.as_array().map_or(0, Vec::len))
+            .sum::<usize>()
+    };
+    json!({
+        "kills": count("kill"),
+        "pauses": count("pause"),
+        "late-replies-dropped": eng.nodes.late_replies,
+    })
 }
 
 /// The nodes muted by a bad line, in node order.

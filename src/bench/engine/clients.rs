@@ -28,8 +28,10 @@ use std::time::Duration;
 /// What a client is for.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Role {
-    /// Sends `init` to this node (at the start, or after a restart).
-    Init(usize),
+    /// Sends `init` to this node (at the start, or after a restart); the
+    /// node's fault count when it was sent ([`super::nodes::Nodes`]), so a
+    /// node the nemesis killed or paused since is excused for not answering.
+    Init(usize, u64),
     /// Sends the workload's setup request to this node.
     Setup(usize),
     /// Carries this worker's operations.
@@ -139,11 +141,58 @@ impl<'a> Engine<'a> {
             m.insert("msg_id".into(), id.into());
         }
         self.clients[c].pending = Some(id);
+        if self.nodes.is_down(node) && matches!(self.clients[c].role, Role::Worker(_)) {
+            // Refused at once (see `refused`): nothing is sent.
+            self.schedule(
+                self.now,
+                Event::RpcRefused {
+                    client: c,
+                    msg_id: id,
+                },
+            );
+            return;
+        }
         let src = self.clients[c].ep;
         let dest = self.nodes.eps[node];
         self.send(src, dest, body.to_string().into_boxed_str());
         let client = c;
         self.schedule(self.now + timeout, Event::RpcTimeout { client, msg_id: id });
+    }
+
+    /// Node `node` was killed: every RPC waiting on it ends now as if it
+    /// had timed out (an `info` for an op that may have happened; a read
+    /// that changes nothing may end `fail`, as on a timeout). Its reply can
+    /// never come, so no client waits on until its timeout, as a Jepsen
+    /// client whose connection dropped does not.
+    pub(super) fn abort_rpcs_to(&mut self, node: usize) {
+        let waiting: Vec<(usize, u64)> = self
+            .clients
+            .iter()
+            .enumerate()
+            .filter_map(|(c, cl)| {
+                let target = match cl.role {
+                    Role::Init(n, _) | Role::Setup(n) => n,
+                    Role::Worker(w) => self.workers[w].node,
+                };
+                cl.pending.filter(|_| target == node).map(|id| (c, id))
+            })
+            .collect();
+        for (c, id) in waiting {
+            self.rpc_timeout(c, id);
+        }
+    }
+
+    /// A worker's request to a node that is down (killed, not started
+    /// yet) is not sent: it ends at once as a timeout would (`info`, or
+    /// `fail` for a read that changes nothing). A Jepsen client meets a
+    /// killed database at once too, its connection refused; Maelstrom's
+    /// clients have no connection to lose, and the indeterminate outcome is
+    /// the one every checker accepts (echo's, for one, counts any definite
+    /// error as a wrong echo). Without this a worker of a one-node test
+    /// would spend every down window waiting out its 5 s timeout, and a
+    /// test could end without a single op done.
+    pub(super) fn refused(&mut self, c: usize, msg_id: u64) {
+        self.rpc_timeout(c, msg_id);
     }
 
     pub(super) fn rpc_timeout(&mut self, c: usize, msg_id: u64) {
@@ -179,7 +228,7 @@ impl<'a> Engine<'a> {
 
     fn on_client_outcome(&mut self, c: usize, outcome: RpcOutcome) {
         match self.clients[c].role {
-            Role::Init(n) => self.on_init_reply(c, n, outcome),
+            Role::Init(n, faults) => self.on_init_reply(c, n, faults, outcome),
             Role::Setup(n) => self.on_setup_reply(n, outcome),
             Role::Worker(w) => {
                 let Some(inv) = self.workers[w].op.clone() else {
@@ -212,15 +261,21 @@ impl<'a> Engine<'a> {
             .iter()
             .map(|n| Value::from(n.clone()))
             .collect();
-        let c = self.open_client(Role::Init(node));
+        let c = self.open_client(Role::Init(node, self.nodes.faults[node]));
         let name = &self.opts.nodes[node];
         let body = json!({"type": "init", "node_id": name, "node_ids": ids});
         self.rpc(c, node, body, self.cfg.init_timeout);
     }
 
-    fn on_init_reply(&mut self, c: usize, node: usize, outcome: RpcOutcome) {
+    fn on_init_reply(&mut self, c: usize, node: usize, faults: u64, outcome: RpcOutcome) {
         let opts = self.opts;
         let name = &opts.nodes[node];
+        if outcome.is_err() && self.nodes.faults[node] != faults {
+            // Killed or paused again before it could answer a re-init: not
+            // the node's fault. The next start inits it again.
+            self.close_client(c);
+            return;
+        }
         let err = match outcome {
             Err(RpcFailure::Timeout) => Some(format!(
                 "Expected node {name} to respond to an init message, but node did not respond within {} s.",
@@ -241,7 +296,7 @@ impl<'a> Engine<'a> {
         let all_done = self
             .clients
             .iter()
-            .all(|cl| !matches!(cl.role, Role::Init(_)) || cl.pending.is_none());
+            .all(|cl| !matches!(cl.role, Role::Init(..)) || cl.pending.is_none());
         if all_done && self.phases.in_init() {
             self.next_phase();
         }

@@ -67,6 +67,14 @@
 //! - `--latency-dist exponential --latency 0` gives zero latency instead of
 //!   Maelstrom's division by zero; `--time-limit` may be fractional.
 //! - Ctrl-C stops every node and exits 130.
+//! - Faults beyond Maelstrom, `kill` and `pause` ([`super::nemesis`]),
+//!   only when asked for: a kill ends the RPCs waiting on the node at once
+//!   and a request to a node that is down is not sent (both end as a
+//!   timeout would, [`clients`]); a reply to a closed client is then
+//!   dropped rather than muting its node ([`nodes`]); a restarted node is
+//!   sent `init` again, and an unanswered re-init is excused if the node
+//!   was killed or paused again meanwhile. With `--nemesis partition`
+//!   alone none of this happens.
 
 mod check;
 mod clients;
@@ -75,7 +83,7 @@ mod overload;
 pub mod phases;
 mod queue;
 
-use super::backend::{Backend, NodeEvent, ProcessBackend, SpawnError};
+use super::backend::{Backend, NodeDirs, NodeEvent, ProcessBackend, SpawnError};
 use super::check::Validity;
 use super::history::History;
 use super::inprocess::InProcessBackend;
@@ -370,17 +378,34 @@ fn open_backend(
             "Expected a --bin PATH_TO_BINARY to test".into(),
         ));
     };
-    let log_dir = match dir {
-        Some(d) => d.node_logs(),
-        None => std::env::temp_dir().join(format!("glomers-logs-{}", std::process::id())),
+    let disk = opts.nemesis.contains(&super::nemesis::Fault::Kill);
+    let (log_dir, dirs) = match dir {
+        Some(d) => (
+            d.node_logs(),
+            NodeDirs {
+                root: d.path().join("nodes"),
+                disk,
+                temporary: false,
+            },
+        ),
+        None => (
+            std::env::temp_dir().join(format!("glomers-logs-{}", std::process::id())),
+            NodeDirs::temporary(disk),
+        ),
     };
     super::backend::install_interrupt_handler();
-    let backend =
-        ProcessBackend::spawn(bin, &opts.bin_args, &opts.nodes, &log_dir, opts.log_stderr)
-            .map_err(|e| match e {
-                SpawnError::BadBinary(m) => BenchError::BadArgs(m),
-                SpawnError::Other(m) => BenchError::Fatal(m),
-            })?;
+    let backend = ProcessBackend::spawn(
+        bin,
+        &opts.bin_args,
+        &opts.nodes,
+        &log_dir,
+        opts.log_stderr,
+        &dirs,
+    )
+    .map_err(|e| match e {
+        SpawnError::BadBinary(m) => BenchError::BadArgs(m),
+        SpawnError::Other(m) => BenchError::Fatal(m),
+    })?;
     Ok(Box::new(backend))
 }
 
@@ -452,7 +477,6 @@ impl<'a> Engine<'a> {
         let workers = (0..opts.concurrency)
             .map(|i| Worker::new(i % opts.nodes.len(), i as u64))
             .collect();
-        let nemesis_rng = StdRng::seed_from_u64(seeds.nemesis);
         let overload = overload::Overload::new(!backend.is_virtual());
         Engine {
             opts,
@@ -469,7 +493,7 @@ impl<'a> Engine<'a> {
             clients: Vec::new(),
             workers,
             generator: clients::Generator::new(StdRng::seed_from_u64(seeds.gen)),
-            nemesis: Nemesis::new(opts.nemesis.clone(), opts.nemesis_interval, nemesis_rng),
+            nemesis: Nemesis::new(opts.nemesis.clone(), opts.nemesis_interval, seeds.nemesis),
             history: History::new(),
             queue: EventQueue::default(),
             now: Duration::ZERO,
@@ -537,13 +561,19 @@ impl<'a> Engine<'a> {
             return;
         }
         p.last = Instant::now();
+        let faults = self.nemesis.describe(&self.opts.nodes);
         eprintln!(
-            "glomers: {:>6.1}s {}: {} ops invoked, {} ok, {} messages (wall {:.1}s)",
+            "glomers: {:>6.1}s {}: {} ops invoked, {} ok, {} messages{} (wall {:.1}s)",
             self.now.as_secs_f64(),
             self.phases.name(),
             p.invoked,
             p.ok,
             self.net.messages.len(),
+            if faults.is_empty() {
+                String::new()
+            } else {
+                format!(", {faults}")
+            },
             p.wall_start.elapsed().as_secs_f64()
         );
     }
@@ -566,8 +596,9 @@ impl<'a> Engine<'a> {
         match ev {
             Event::Deliver(ep) => self.deliver(ep),
             Event::RpcTimeout { client, msg_id } => self.rpc_timeout(client, msg_id),
+            Event::RpcRefused { client, msg_id } => self.refused(client, msg_id),
             Event::Generate => self.generate(),
-            Event::Nemesis => self.nemesis_tick(),
+            Event::Nemesis(stream) => self.nemesis_tick(stream),
             Event::TimeLimit => self.time_limit(),
             Event::WaitOver => self.wait_over(),
             Event::FinalLimit => self.final_limit(),

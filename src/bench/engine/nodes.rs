@@ -11,12 +11,15 @@ use super::queue::Event;
 use super::{BenchError, Engine};
 use crate::bench::backend::NodeEvent;
 use crate::bench::history::{Op, OpType, Process};
-use crate::bench::nemesis::NemesisOp;
+use crate::bench::nemesis::{NemesisOp, Stream};
 use crate::bench::net::{Ep, EpKind};
 use crate::bench::services::answer;
 use crate::runtime::message::NodeEnvelope;
 use serde_json::{json, Value};
 use std::time::Duration;
+
+/// How the refusal of a line addressed to a closed client starts.
+const CLOSED_CLIENT: &str = "invalid destination for message: client";
 
 /// How many offending node lines are kept in the results.
 const MAX_NODE_ERRORS: usize = 50;
@@ -27,6 +30,9 @@ pub(super) struct Nodes {
     pub(super) eps: Vec<Ep>,
     /// Killed by the nemesis (and not restarted yet): its exit is expected.
     down: Vec<bool>,
+    /// How many times the nemesis killed or paused each node: an init sent
+    /// before the latest of these may go unanswered.
+    pub(super) faults: Vec<u64>,
     /// The first [`MAX_NODE_ERRORS`] invalid lines, for `node-output`.
     pub(super) errors: Vec<Value>,
     /// How many invalid lines in all.
@@ -35,17 +41,27 @@ pub(super) struct Nodes {
     pub(super) muted: Vec<Option<Duration>>,
     /// Lines each muted node printed after it was muted (dropped).
     pub(super) dropped: Vec<u64>,
+    /// Under kill or pause: replies to closed clients, dropped without
+    /// muting their node (see [`Engine::on_node_line`]).
+    pub(super) late_replies: u64,
 }
 
 impl Nodes {
+    /// Whether the nemesis killed node `node` and has not started it yet.
+    pub(super) fn is_down(&self, node: usize) -> bool {
+        self.down[node]
+    }
+
     pub(super) fn new(eps: Vec<Ep>) -> Self {
         Nodes {
             down: vec![false; eps.len()],
+            faults: vec![0; eps.len()],
             muted: vec![None; eps.len()],
             dropped: vec![0; eps.len()],
             eps,
             errors: Vec::new(),
             error_count: 0,
+            late_replies: 0,
         }
     }
 }
@@ -133,8 +149,22 @@ impl Engine<'_> {
     /// The one parse-and-validate path for everything a node prints. In
     /// Maelstrom's mode a muted node's lines are dropped (and counted; a bad
     /// one is still reported); under `--strict` the node is never muted.
+    ///
+    /// Beyond Maelstrom: when the nemesis kills or pauses nodes, a reply to
+    /// a client that was already closed is dropped and counted, not an
+    /// error. A paused node wakes up to answer requests whose clients gave
+    /// up on it (and so may a node that waited on a paused or restarted
+    /// peer), as any real server does; Maelstrom never pauses a node, so
+    /// it never meets this, and with partitions alone the rule is
+    /// Maelstrom's.
     fn on_node_line(&mut self, node: usize, line: &str) {
         let parsed = self.parse_node_line(line);
+        if self.opts.nemesis.iter().any(|f| f.acts_on_nodes())
+            && matches!(&parsed, Err(why) if why.starts_with(CLOSED_CLIENT))
+        {
+            self.nodes.late_replies += 1;
+            return;
+        }
         if self.nodes.muted[node].is_some() {
             self.nodes.dropped[node] += 1;
             if let Err(why) = parsed {
@@ -191,7 +221,7 @@ impl Engine<'_> {
                 .is_some_and(|k| self.is_known_client(k));
             return Err(if closed {
                 format!(
-                    "invalid destination for message: client {:?} was already closed (its worker moved on to a new client after an indeterminate op)",
+                    "{CLOSED_CLIENT} {:?} was already closed (its worker moved on to a new client after an indeterminate op)",
                     env.dest
                 )
             } else {
@@ -222,17 +252,19 @@ impl Engine<'_> {
 
     // ---- nemesis -------------------------------------------------------
 
-    /// The nemesis's tick in the main phase: apply its next op, schedule
-    /// the one after.
-    pub(super) fn nemesis_tick(&mut self) {
+    /// A nemesis stream's tick in the main phase: apply its next op (if
+    /// it has one), schedule the one after.
+    pub(super) fn nemesis_tick(&mut self, stream: Stream) {
         if !self.phases.in_main() || self.now >= self.generator.main_end {
             return;
         }
-        let (op, gap) = self.nemesis.next(self.opts.nodes.len());
-        self.apply_nemesis(op);
+        let (op, gap) = self.nemesis.next(stream, self.opts.nodes.len());
+        if let Some(op) = op {
+            self.apply_nemesis(op);
+        }
         let next = self.now + gap;
         if next < self.generator.main_end {
-            self.schedule(next, Event::Nemesis);
+            self.schedule(next, Event::Nemesis(stream));
         }
     }
 
@@ -251,6 +283,7 @@ impl Engine<'_> {
             }
             NemesisOp::Kill(nodes) => self.each_node(nodes, |e, n| {
                 e.nodes.down[n] = true;
+                e.nodes.faults[n] += 1;
                 e.backend.kill(n)
             }),
             NemesisOp::Start(nodes) => self.each_node(nodes, |e, n| {
@@ -261,7 +294,10 @@ impl Engine<'_> {
                 e.send_init(n);
                 Ok(())
             }),
-            NemesisOp::Pause(nodes) => self.each_node(nodes, |e, n| e.backend.pause(n)),
+            NemesisOp::Pause(nodes) => self.each_node(nodes, |e, n| {
+                e.nodes.faults[n] += 1;
+                e.backend.pause(n)
+            }),
             NemesisOp::Resume(nodes) => self.each_node(nodes, |e, n| e.backend.resume(n)),
         };
         if let Err(why) = done {
@@ -279,6 +315,12 @@ impl Engine<'_> {
                 error: None,
                 final_phase: false,
             });
+        }
+        // After the kill is in the history, the ops it cut short end.
+        if let NemesisOp::Kill(nodes) = &op {
+            for &n in nodes {
+                self.abort_rpcs_to(n);
+            }
         }
     }
 

@@ -180,8 +180,8 @@ impl Engine<'_> {
             self.generator.next = self.now;
             self.schedule(self.now, Event::Generate);
         }
-        if self.nemesis.is_active() {
-            self.schedule(self.now, Event::Nemesis);
+        for stream in self.nemesis.streams() {
+            self.schedule(self.now, Event::Nemesis(stream));
         }
     }
 

@@ -2,6 +2,7 @@
 //! due at the same instant run in the order they were scheduled and a run
 //! is a pure function of its seed.
 
+use super::super::nemesis::Stream;
 use super::super::net::Ep;
 use std::time::Duration;
 
@@ -12,10 +13,12 @@ pub(super) enum Event {
     Deliver(Ep),
     /// A client's RPC ran out of time.
     RpcTimeout { client: usize, msg_id: u64 },
+    /// A worker's RPC to a killed node is refused.
+    RpcRefused { client: usize, msg_id: u64 },
     /// The generator's next op is due.
     Generate,
-    /// The nemesis's next op is due.
-    Nemesis,
+    /// The next op of this nemesis stream is due.
+    Nemesis(Stream),
     /// The main phase's time limit.
     TimeLimit,
     /// A waiting phase (the recovery wait) is over.
