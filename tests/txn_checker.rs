@@ -122,6 +122,17 @@ fn g1b_intermediate_read() {
     assert_eq!(check(&h, "read-committed")["valid?"], true);
 }
 
+/// T0 writes x=1, then reads y=2 and writes y=1; T1 reads x=1, writes x=2
+/// and y=2: ww both ways (x: 1 → 2, y: 2 → 1), each edge also a wr edge.
+fn write_cycle_through_reads() -> H {
+    let mut h = H::default();
+    h.t(0, Invoke, json!([["w", 1, 1], ["r", 2, null], ["w", 2, 1]]))
+        .t(1, Invoke, json!([["r", 1, null], ["w", 1, 2], ["w", 2, 2]]))
+        .t(0, Okay, json!([["w", 1, 1], ["r", 2, 2], ["w", 2, 1]]))
+        .t(1, Okay, json!([["r", 1, 1], ["w", 1, 2], ["w", 2, 2]]));
+    h
+}
+
 #[test]
 fn a_write_cycle_that_is_also_a_read_cycle_is_g1c_as_in_elle() {
     // T0 writes x=1, then reads y=2 and writes y=1; T1 reads x=1, writes x=2
@@ -129,11 +140,7 @@ fn a_write_cycle_that_is_also_a_read_cycle_is_g1c_as_in_elle() {
     // inference every ww edge is also a wr edge (the overwriter read what it
     // overwrote), and Elle explains such an edge as wr: the cycle is G1c,
     // not G0. Read uncommitted still fails, through the ww-only probe.
-    let mut h = H::default();
-    h.t(0, Invoke, json!([["w", 1, 1], ["r", 2, null], ["w", 2, 1]]))
-        .t(1, Invoke, json!([["r", 1, null], ["w", 1, 2], ["w", 2, 2]]))
-        .t(0, Okay, json!([["w", 1, 1], ["r", 2, 2], ["w", 2, 1]]))
-        .t(1, Okay, json!([["r", 1, 1], ["w", 1, 2], ["w", 2, 2]]));
+    let h = write_cycle_through_reads();
     let ru = check(&h, "read-uncommitted");
     assert_eq!(ru["valid?"], false, "{ru}");
     assert_eq!(types(&ru), ["PL-1-cycle-exists"]);
@@ -159,11 +166,7 @@ fn a_probe_alone_warns_by_default_and_fails_under_strict() {
     // only the G1c (allowed there) and passes it; --strict is Elle 0.2.x.
     use glomers::bench::checkers::txn_rw_register;
     use glomers::bench::opts::TestOpts;
-    let mut h = H::default();
-    h.t(0, Invoke, json!([["w", 1, 1], ["r", 2, null], ["w", 2, 1]]))
-        .t(1, Invoke, json!([["r", 1, null], ["w", 1, 2], ["w", 2, 2]]))
-        .t(0, Okay, json!([["w", 1, 1], ["r", 2, 2], ["w", 2, 1]]))
-        .t(1, Okay, json!([["r", 1, 1], ["w", 1, 2], ["w", 2, 2]]));
+    let h = write_cycle_through_reads();
     let mut opts = TestOpts {
         consistency_models: vec!["read-uncommitted".into()],
         ..TestOpts::default()
